@@ -1,0 +1,39 @@
+/* log.h: leveled logging to stderr or syslog. Any thread may log; each
+ * message is written with a single call so lines never interleave.
+ *
+ * Style: lowercase, context first, reason in parentheses:
+ *   log_warn("zone %s: reload failed (%s)", origin, gs_strerror(ret));
+ */
+#ifndef GS_COMMON_LOG_H
+#define GS_COMMON_LOG_H
+
+#include <stdbool.h>
+#include "common/compiler.h"
+
+enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* Main thread, before other threads start. level: messages above it are
+ * dropped. use_syslog: send to syslog(3) (daemon facility) instead of stderr. */
+void log_setup(enum log_level level, bool use_syslog);
+/* Parses "err", "warn", "info", "debug"; returns 0 or GS_EINVAL. */
+int log_level_parse(const char *name, enum log_level *out);
+bool log_enabled(enum log_level level);
+
+void log_msg(enum log_level level, const char *fmt, ...) GS_PRINTF(2, 3);
+/* Logs at error level and exits with status 1. Only before the event loop
+ * starts (startup errors); never at reload time. */
+void log_fatal(const char *fmt, ...) GS_PRINTF(1, 2) GS_NORETURN;
+/* Per-packet problems: logged at debug level, at most a few per second
+ * across all threads; the rest are counted and summarized. */
+void log_neterr(const char *fmt, ...) GS_PRINTF(1, 2);
+
+#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)                                                         \
+	do {                                                                   \
+		if (log_enabled(LOG_LVL_DEBUG))                                \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                   \
+	} while (0)
+
+#endif

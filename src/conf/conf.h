@@ -1,0 +1,59 @@
+/* conf.h: the geosteerd configuration file (JSON), checked against a
+ * declarative schema. One loader serves start-up, reload and --check.
+ * Main thread only. */
+#ifndef GS_CONF_CONF_H
+#define GS_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct conf_listen {
+	char *text; /* as written, e.g. "[::1]:5353" */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+};
+
+struct conf_zone {
+	char *origin; /* normalized: lowercase, with the final dot */
+	char *file;   /* resolved against the config file's directory */
+};
+
+struct conf {
+	char *path; /* the file it was loaded from */
+	char *dir;  /* its directory: relative paths are resolved against it */
+
+	size_t n_listen;
+	struct conf_listen *listen; /* default: 0.0.0.0:53 and [::]:53 */
+	unsigned workers;           /* UDP threads per address; 0 = one per CPU */
+	char *nsid;                 /* NSID and id.server answer; NULL = none */
+	char *version;              /* version.bind answer; NULL = REFUSED */
+	uint16_t udp_payload;       /* our EDNS UDP payload: 512..4096, 1232 */
+	double tcp_idle_timeout;    /* seconds: 0.1..300, default 10 */
+	unsigned tcp_max_clients;   /* 1..65535, default 256 */
+
+	size_t n_zones;
+	struct conf_zone *zones;
+};
+
+/* Receives each error as one line: "FILE: KEYPATH: what is wrong" or, for
+ * JSON syntax errors, "FILE:LINE:COLUMN: what is wrong". */
+typedef void (*conf_diag_fn)(void *arg, const char *msg);
+
+/* Loads and checks path. Every error found is passed to diag (or logged
+ * with log_err when diag is NULL), not just the first.
+ * Returns 0 and a new conf in *out that the caller owns (conf_free), or
+ * GS_ECONFIG (any error) / GS_ENOENT / GS_EIO. */
+int conf_load(const char *path, conf_diag_fn diag, void *arg,
+	      struct conf **out);
+
+void conf_free(struct conf *c);
+
+/* Parses "ADDR", "ADDR:PORT", "[V6]:PORT" or "V6" into sa (port defaults to
+ * default_port). Returns 0 or GS_EINVAL. Exposed for tests and other keys
+ * (metrics_listen). */
+int conf_parse_sockaddr(const char *text, uint16_t default_port,
+			struct sockaddr_storage *sa, socklen_t *len);
+
+#endif
