@@ -1,2 +1,1025 @@
 #include "config.h"
-typedef int gs_placeholder_conf;
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/alloc.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "conf/conf.h"
+
+/* The schema: every object in the file is described by a table of items,
+ * each naming a key, its type, range and default, and where its value goes
+ * in the C struct the object is parsed into. Parsing, defaults and freeing
+ * all walk these tables, so adding a key is one table line plus a struct
+ * field. */
+
+struct ctx;
+struct item;
+
+enum item_type {
+	T_INT,    /* JSON integer in [min, max] -> unsigned 2, 4 or 8 bytes */
+	T_NUM,    /* JSON integer or real in [min, max] -> double */
+	T_STR,    /* string of min..max bytes -> char * (owned); when the
+		   * default is none (NULL), null is accepted and means none */
+	T_PATH,   /* like T_STR, resolved against the config file's directory */
+	T_DNAME,  /* domain name, normalized to lowercase with final dot */
+	T_TABLE,  /* array of objects -> element array + count */
+	T_CUSTOM, /* parsed, defaulted and freed by callbacks */
+};
+
+/* Callbacks for T_CUSTOM items. base is the struct the item lives in. */
+struct custom {
+	int (*parse)(struct ctx *ctx, const char *path, const json_t *val,
+		     void *base);
+	void (*dflt)(void *base);
+	void (*free)(void *base);
+};
+
+/* An array of objects, each parsed with items into an elem_size struct.
+ * When unique_key is set, that key's (string) value must differ across
+ * elements; what names an element in the duplicate message. */
+struct table {
+	const struct item *items;
+	size_t elem_size;
+	const char *unique_key;
+	const char *what;
+};
+
+struct item {
+	const char *key; /* NULL ends a table */
+	enum item_type type;
+	bool required; /* absent: error instead of default */
+	size_t off;    /* offset of the field in the containing struct */
+	size_t size;   /* size of the field (T_INT) */
+	/* The allowed range, inclusive: of the value (T_INT, T_NUM), of the
+	 * length in bytes (T_STR, T_PATH), of the element count (T_TABLE;
+	 * max 0 means no upper limit). */
+	double min;
+	double max;
+	double def;                  /* T_INT, T_NUM: default */
+	const char *def_str;         /* T_STR, T_PATH: default (NULL: none) */
+	size_t count_off;            /* T_TABLE: offset of the size_t count */
+	const struct table *table;   /* T_TABLE */
+	const struct custom *custom; /* T_CUSTOM */
+};
+
+#define FIELD(st, f) .off = offsetof(st, f), .size = sizeof(((st *)0)->f)
+
+#define C_INT(st, k, f, lo, hi, d)                                             \
+	{ .key = k, .type = T_INT, FIELD(st, f), .min = lo, .max = hi,         \
+	  .def = d }
+#define C_NUM(st, k, f, lo, hi, d)                                             \
+	{ .key = k, .type = T_NUM, FIELD(st, f), .min = lo, .max = hi,         \
+	  .def = d }
+#define C_STR(st, k, f, lo, hi, d)                                             \
+	{ .key = k, .type = T_STR, FIELD(st, f), .min = lo, .max = hi,         \
+	  .def_str = d }
+#define C_REQ_PATH(st, k, f)                                                   \
+	{ .key = k, .type = T_PATH, .required = true, FIELD(st, f),            \
+	  .min = 1, .max = PATH_MAX - 1 }
+#define C_REQ_DNAME(st, k, f)                                                  \
+	{ .key = k, .type = T_DNAME, .required = true, FIELD(st, f) }
+#define C_REQ_TABLE(st, k, f, n, tab, lo, hi)                                  \
+	{ .key = k, .type = T_TABLE, .required = true, FIELD(st, f),           \
+	  .count_off = offsetof(st, n), .table = tab, .min = lo, .max = hi }
+#define C_CUSTOM(st, k, f, cb)                                                 \
+	{ .key = k, .type = T_CUSTOM, FIELD(st, f), .custom = cb }
+
+struct ctx {
+	const char *file; /* the config file as named by the caller */
+	const char *dir;  /* its directory, absolute */
+	conf_diag_fn diag;
+	void *arg;
+	unsigned n_errors;
+};
+
+/* ---- messages --------------------------------------------------------- */
+
+static char *vformat(const char *fmt, va_list ap) GS_PRINTF(1, 0);
+
+static char *vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		n = 0;
+	char *s = gs_xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	s[n] = '\0';
+	return s;
+}
+
+static void emit(struct ctx *ctx, const char *line)
+{
+	ctx->n_errors++;
+	if (ctx->diag)
+		ctx->diag(ctx->arg, line);
+	else
+		log_err("%s", line);
+}
+
+/* Reports "FILE: PATH: message" (or "FILE: message" when path is NULL). */
+static void err(struct ctx *ctx, const char *path, const char *fmt, ...)
+	GS_PRINTF(3, 4);
+
+static void err(struct ctx *ctx, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = vformat(fmt, ap);
+	va_end(ap);
+	char *line = path ? gs_xasprintf("%s: %s: %s", ctx->file, path, msg)
+			  : gs_xasprintf("%s: %s", ctx->file, msg);
+	emit(ctx, line);
+	free(line);
+	free(msg);
+}
+
+#define QUOTE_MAX 80 /* longer strings are cut in messages */
+
+/* Returns s[0..len) as a quoted, escaped, single-line string for messages,
+ * cut after about QUOTE_MAX bytes. The caller frees it. */
+static char *quote(const char *s, size_t len)
+{
+	bool cut = false;
+	if (len > QUOTE_MAX) {
+		len = QUOTE_MAX;
+		/* Don't end in the middle of a UTF-8 sequence. */
+		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+			len--;
+		cut = true;
+	}
+	char *out = gs_xmalloc(len * 6 + 6);
+	char *p = out;
+	*p++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			*p++ = '\\';
+			*p++ = (char)ch;
+		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
+			*p++ = '\\';
+			*p++ = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+		} else if (ch < 0x20 || ch == 0x7f) {
+			p += sprintf(p, "\\u%04x", ch);
+		} else {
+			*p++ = (char)ch;
+		}
+	}
+	if (cut) {
+		memcpy(p, "...", 3);
+		p += 3;
+	}
+	*p++ = '"';
+	*p = '\0';
+	return out;
+}
+
+/* Describes a JSON value for "(got ...)". The caller frees the result. */
+static char *describe(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return gs_xstrdup("an object");
+	case JSON_ARRAY:
+		return gs_xstrdup(json_array_size(v) ? "an array"
+						      : "an empty array");
+	case JSON_STRING:
+		return quote(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return gs_xasprintf("%" JSON_INTEGER_FORMAT,
+				    json_integer_value(v));
+	case JSON_REAL: {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
+		/* Keep 2.0 looking like a real, not like the integer 2. */
+		if (!strpbrk(buf, ".eEn"))
+			return gs_xasprintf("%s.0", buf);
+		return gs_xstrdup(buf);
+	}
+	case JSON_TRUE:
+		return gs_xstrdup("true");
+	case JSON_FALSE:
+		return gs_xstrdup("false");
+	case JSON_NULL:
+	default:
+		return gs_xstrdup("null");
+	}
+}
+
+static bool is_ident(const char *key)
+{
+	if (!*key)
+		return false;
+	for (const char *p = key; *p; p++) {
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-')
+			return false;
+	}
+	return true;
+}
+
+/* Key paths: "workers", "zones[1].origin", "listen[0]". Keys that are not
+ * plain identifiers are quoted. The caller frees the result. */
+static char *path_key(const char *prefix, const char *key)
+{
+	char *shown = is_ident(key) ? gs_xstrdup(key) : quote(key, strlen(key));
+	char *path = prefix ? gs_xasprintf("%s.%s", prefix, shown) : shown;
+	if (path != shown)
+		free(shown);
+	return path;
+}
+
+static char *path_index(const char *prefix, size_t i)
+{
+	return gs_xasprintf("%s[%zu]", prefix, i);
+}
+
+/* ---- addresses -------------------------------------------------------- */
+
+static int parse_port(const char *s, uint16_t *port, const char **why)
+{
+	if (!*s) {
+		*why = "missing port after ':'";
+		return GS_EINVAL;
+	}
+	unsigned long v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 65535) {
+			*why = "port must be a number from 1 to 65535";
+			return GS_EINVAL;
+		}
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < 1 || v > 65535) {
+		*why = "port must be a number from 1 to 65535";
+		return GS_EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* conf_parse_sockaddr, with a static reason for failures in *why. */
+static int parse_sockaddr(const char *text, uint16_t default_port,
+			  struct sockaddr_storage *sa, socklen_t *len,
+			  const char **why)
+{
+	const char *host = text;
+	size_t host_len;
+	const char *port_text = NULL;
+	int family;
+	uint16_t port = default_port;
+	char buf[INET6_ADDRSTRLEN];
+	int ret = GS_EINVAL;
+
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (!end) {
+			*why = "missing ']'";
+			goto out;
+		}
+		host = text + 1;
+		host_len = (size_t)(end - host);
+		family = AF_INET6;
+		if (end[1] == ':') {
+			port_text = end + 2;
+		} else if (end[1] != '\0') {
+			*why = "expected ':PORT' after ']'";
+			goto out;
+		}
+	} else {
+		const char *colon = strchr(text, ':');
+		if (!colon) {
+			host_len = strlen(text);
+			family = AF_INET;
+		} else if (strchr(colon + 1, ':')) {
+			/* Two or more colons: a bare IPv6 address. */
+			host_len = strlen(text);
+			family = AF_INET6;
+		} else {
+			host_len = (size_t)(colon - text);
+			port_text = colon + 1;
+			family = AF_INET;
+		}
+	}
+
+	const char *bad_host = family == AF_INET6
+				       ? "not an IPv6 address"
+				       : "not an IPv4 or IPv6 address";
+	if (host_len == 0 || host_len >= sizeof(buf)) {
+		*why = bad_host;
+		goto out;
+	}
+	memcpy(buf, host, host_len);
+	buf[host_len] = '\0';
+	if (port_text && parse_port(port_text, &port, why) < 0)
+		goto out;
+
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1) {
+			*why = bad_host;
+			goto out;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1) {
+			*why = bad_host;
+			goto out;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+	}
+	ret = 0;
+out:
+	return ret;
+}
+
+int conf_parse_sockaddr(const char *text, uint16_t default_port,
+			struct sockaddr_storage *sa, socklen_t *len)
+{
+	const char *why;
+	return parse_sockaddr(text, default_port, sa, len, &why);
+}
+
+static bool same_sockaddr(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+/* ---- "listen" --------------------------------------------------------- */
+
+#define DNS_PORT 53
+
+static const char *const listen_defaults[] = { "0.0.0.0:53", "[::]:53" };
+
+/* Returns the index of an earlier parsed listen entry with the same
+ * address as entry i, or i when there is none. */
+static size_t listen_dup(const struct conf *c, size_t i)
+{
+	for (size_t j = 0; j < i; j++) {
+		if (c->listen[j].text &&
+		    same_sockaddr(&c->listen[j].addr, &c->listen[i].addr))
+			return j;
+	}
+	return i;
+}
+
+static int listen_parse(struct ctx *ctx, const char *path, const json_t *val,
+			void *base)
+{
+	struct conf *c = base;
+	char *epath = NULL;
+	char *got = NULL;
+	int ret = GS_ECONFIG;
+
+	if (!json_is_array(val)) {
+		got = describe(val);
+		err(ctx, path, "must be an array of addresses (got %s)", got);
+		goto out;
+	}
+	size_t n = json_array_size(val);
+	if (n == 0) {
+		err(ctx, path, "must not be empty");
+		goto out;
+	}
+	c->listen = gs_xcalloc(n, sizeof(*c->listen));
+	c->n_listen = n;
+	ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *el = json_array_get(val, i);
+		struct conf_listen *l = &c->listen[i];
+		const char *why;
+		size_t dup;
+		free(epath);
+		epath = path_index(path, i);
+		free(got);
+		got = describe(el);
+		if (!json_is_string(el)) {
+			err(ctx, epath, "must be a string (got %s)", got);
+			ret = GS_ECONFIG;
+		} else if (parse_sockaddr(json_string_value(el), DNS_PORT,
+					  &l->addr, &l->addr_len, &why) < 0) {
+			err(ctx, epath, "invalid address %s (%s)", got, why);
+			ret = GS_ECONFIG;
+		} else if ((dup = listen_dup(c, i)) != i) {
+			err(ctx, epath, "duplicate address %s (also %s[%zu])",
+			    got, path, dup);
+			ret = GS_ECONFIG;
+		} else {
+			l->text = gs_xstrdup(json_string_value(el));
+		}
+	}
+out:
+	free(got);
+	free(epath);
+	return ret;
+}
+
+static void listen_default(void *base)
+{
+	struct conf *c = base;
+	size_t n = GS_ARRAY_SIZE(listen_defaults);
+	c->listen = gs_xcalloc(n, sizeof(*c->listen));
+	c->n_listen = n;
+	for (size_t i = 0; i < n; i++) {
+		struct conf_listen *l = &c->listen[i];
+		if (conf_parse_sockaddr(listen_defaults[i], DNS_PORT, &l->addr,
+					&l->addr_len) < 0)
+			abort(); /* the built-in defaults are valid */
+		l->text = gs_xstrdup(listen_defaults[i]);
+	}
+}
+
+static void listen_free(void *base)
+{
+	struct conf *c = base;
+	for (size_t i = 0; i < c->n_listen; i++)
+		free(c->listen[i].text);
+	free(c->listen);
+	c->listen = NULL;
+	c->n_listen = 0;
+}
+
+static const struct custom listen_custom = {
+	.parse = listen_parse,
+	.dflt = listen_default,
+	.free = listen_free,
+};
+
+/* ---- the schema ------------------------------------------------------- */
+
+static const struct item zone_items[] = {
+	C_REQ_DNAME(struct conf_zone, "origin", origin),
+	C_REQ_PATH(struct conf_zone, "file", file),
+	{ .key = NULL },
+};
+
+static const struct table zone_table = {
+	.items = zone_items,
+	.elem_size = sizeof(struct conf_zone),
+	.unique_key = "origin",
+	.what = "zone",
+};
+
+static const struct item conf_items[] = {
+	C_CUSTOM(struct conf, "listen", listen, &listen_custom),
+	C_INT(struct conf, "workers", workers, 0, 1024, 0),
+	C_STR(struct conf, "nsid", nsid, 1, 255, NULL),
+	C_STR(struct conf, "version", version, 1, 255, NULL),
+	C_INT(struct conf, "udp_payload", udp_payload, 512, 4096, 1232),
+	C_NUM(struct conf, "tcp_idle_timeout", tcp_idle_timeout, 0.1, 300, 10),
+	C_INT(struct conf, "tcp_max_clients", tcp_max_clients, 1, 65535, 256),
+	C_REQ_TABLE(struct conf, "zones", zones, n_zones, &zone_table, 1, 0),
+	{ .key = NULL },
+};
+
+/* ---- values ----------------------------------------------------------- */
+
+static void *field(void *base, const struct item *it)
+{
+	return (char *)base + it->off;
+}
+
+static size_t *count_field(void *base, const struct item *it)
+{
+	return (void *)((char *)base + it->count_off);
+}
+
+static void store_uint(void *p, size_t size, unsigned long long v)
+{
+	switch (size) {
+	case sizeof(uint16_t):
+		*(uint16_t *)p = (uint16_t)v;
+		break;
+	case sizeof(uint32_t):
+		*(uint32_t *)p = (uint32_t)v;
+		break;
+	case sizeof(uint64_t):
+		*(uint64_t *)p = (uint64_t)v;
+		break;
+	default:
+		abort(); /* a schema entry with an unsupported field type */
+	}
+}
+
+/* Normalizes a presentation-format domain name ("Example.ORG" ->
+ * "example.org.") into *out (caller frees). Letters, digits, '-' and '_'
+ * only; "." is the root. On failure returns GS_EINVAL and a reason. */
+static int dname_normalize(const char *text, size_t len, char **out,
+			   const char **why)
+{
+	char *s = NULL;
+	int ret = GS_EINVAL;
+
+	if (len == 0) {
+		*why = "empty name";
+		goto out;
+	}
+	if (len == 1 && text[0] == '.') {
+		*out = gs_xstrdup(".");
+		ret = 0;
+		goto out;
+	}
+	s = gs_xmalloc(len + 2);
+	size_t wire = 1; /* the root label */
+	size_t label = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch == '.') {
+			if (label == 0) {
+				*why = "empty label";
+				goto out;
+			}
+			wire += label + 1;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') ||
+			   (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
+			label++;
+		} else if (ch >= 'A' && ch <= 'Z') {
+			ch = (unsigned char)(ch - 'A' + 'a');
+			label++;
+		} else if (ch >= 0x80) {
+			*why = "non-ASCII character: write IDNs in xn-- form";
+			goto out;
+		} else {
+			*why = "invalid character: only letters, digits, "
+			       "'-' and '_' are allowed in labels";
+			goto out;
+		}
+		if (label > 63) {
+			*why = "label longer than 63 bytes";
+			goto out;
+		}
+		s[i] = (char)ch;
+	}
+	if (label > 0) {
+		wire += label + 1;
+		s[len++] = '.';
+	}
+	s[len] = '\0';
+	if (wire > 255) {
+		*why = "longer than 255 bytes in wire format";
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	ret = 0;
+out:
+	free(s);
+	return ret;
+}
+
+static char *resolve_path(const char *dir, const char *p)
+{
+	if (p[0] == '/')
+		return gs_xstrdup(p);
+	if (strcmp(dir, "/") == 0)
+		return gs_xasprintf("/%s", p);
+	return gs_xasprintf("%s/%s", dir, p);
+}
+
+static int parse_object(struct ctx *ctx, const json_t *obj,
+			const struct item *items, void *base,
+			const char *path);
+
+static int parse_table(struct ctx *ctx, const struct item *it,
+		       const char *path, const json_t *val, void *base)
+{
+	const struct table *t = it->table;
+	const struct item *uniq = NULL;
+	char *got = NULL;
+	char *epath = NULL;
+	int ret = GS_ECONFIG;
+
+	if (!json_is_array(val)) {
+		got = describe(val);
+		err(ctx, path, "must be an array of objects (got %s)", got);
+		goto out;
+	}
+	size_t n = json_array_size(val);
+	if (it->min == 1 && n == 0) {
+		err(ctx, path, "must not be empty");
+		goto out;
+	}
+	if ((double)n < it->min) {
+		err(ctx, path, "must have at least %.0f elements (got %zu)",
+		    it->min, n);
+		goto out;
+	}
+	if (it->max > 0 && (double)n > it->max) {
+		err(ctx, path, "must have at most %.0f elements (got %zu)",
+		    it->max, n);
+		goto out;
+	}
+
+	char *elems = gs_xcalloc(n, t->elem_size);
+	*(char **)field(base, it) = elems;
+	*count_field(base, it) = n;
+	for (const struct item *u = t->items; t->unique_key && u->key; u++) {
+		if (strcmp(u->key, t->unique_key) == 0)
+			uniq = u;
+	}
+
+	ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		void *el = elems + i * t->elem_size;
+		free(epath);
+		epath = path_index(path, i);
+		if (parse_object(ctx, json_array_get(val, i), t->items, el,
+				 epath) < 0)
+			ret = GS_ECONFIG;
+		if (!uniq)
+			continue;
+		const char *mine = *(char **)field(el, uniq);
+		for (size_t j = 0; mine && j < i; j++) {
+			void *other = elems + j * t->elem_size;
+			const char *theirs = *(char **)field(other, uniq);
+			if (!theirs || strcmp(mine, theirs) != 0)
+				continue;
+			char *upath = path_key(epath, uniq->key);
+			char *q = quote(mine, strlen(mine));
+			err(ctx, upath, "duplicate %s %s (also %s[%zu])",
+			    t->what, q, path, j);
+			free(q);
+			free(upath);
+			ret = GS_ECONFIG;
+			break;
+		}
+	}
+out:
+	free(epath);
+	free(got);
+	return ret;
+}
+
+static int parse_value(struct ctx *ctx, const struct item *it,
+		       const char *path, const json_t *val, void *base)
+{
+	char *got = describe(val);
+	char *s = NULL;
+	const char *why;
+	int ret = GS_ECONFIG;
+
+	switch (it->type) {
+	case T_INT: {
+		bool ok = json_is_integer(val);
+		json_int_t v = ok ? json_integer_value(val) : 0;
+		if (!ok || v < (json_int_t)it->min || v > (json_int_t)it->max) {
+			err(ctx, path, "must be an integer from %.0f to %.0f "
+				       "(got %s)", it->min, it->max, got);
+			goto out;
+		}
+		store_uint(field(base, it), it->size, (unsigned long long)v);
+		break;
+	}
+	case T_NUM: {
+		/* json_is_number: integers too, but never booleans. */
+		double v = json_is_number(val) ? json_number_value(val) : 0;
+		if (!json_is_number(val) || v < it->min || v > it->max) {
+			err(ctx, path,
+			    "must be a number from %g to %g (got %s)", it->min,
+			    it->max, got);
+			goto out;
+		}
+		*(double *)field(base, it) = v;
+		break;
+	}
+	case T_STR:
+	case T_PATH: {
+		const char *what = it->type == T_PATH ? "a file name"
+						      : "a string";
+		/* null spells out the default "none" (as in the sample). */
+		if (json_is_null(val) && !it->required && !it->def_str)
+			break;
+		if (!json_is_string(val)) {
+			err(ctx, path,
+			    "must be %s of %.0f to %.0f bytes (got %s)", what,
+			    it->min, it->max, got);
+			goto out;
+		}
+		size_t len = json_string_length(val);
+		if ((double)len < it->min || (double)len > it->max) {
+			err(ctx, path,
+			    "must be %s of %.0f to %.0f bytes (got %zu bytes)",
+			    what, it->min, it->max, len);
+			goto out;
+		}
+		const char *text = json_string_value(val);
+		s = it->type == T_PATH ? resolve_path(ctx->dir, text)
+				       : gs_xstrdup(text);
+		break;
+	}
+	case T_DNAME:
+		if (!json_is_string(val)) {
+			err(ctx, path, "must be a domain name string (got %s)",
+			    got);
+			goto out;
+		}
+		if (dname_normalize(json_string_value(val),
+				    json_string_length(val), &s, &why) < 0) {
+			err(ctx, path, "invalid domain name %s (%s)", got, why);
+			goto out;
+		}
+		break;
+	case T_TABLE:
+		ret = parse_table(ctx, it, path, val, base);
+		goto out;
+	case T_CUSTOM:
+		ret = it->custom->parse(ctx, path, val, base);
+		goto out;
+	}
+	if (s) {
+		*(char **)field(base, it) = s;
+		s = NULL;
+	}
+	ret = 0;
+out:
+	free(s);
+	free(got);
+	return ret;
+}
+
+static void set_default(const struct item *it, void *base)
+{
+	switch (it->type) {
+	case T_INT:
+		store_uint(field(base, it), it->size,
+			   (unsigned long long)it->def);
+		break;
+	case T_NUM:
+		*(double *)field(base, it) = it->def;
+		break;
+	case T_STR:
+	case T_PATH:
+		*(char **)field(base, it) =
+			it->def_str ? gs_xstrdup(it->def_str) : NULL;
+		break;
+	case T_DNAME:
+	case T_TABLE:
+		break;
+	case T_CUSTOM:
+		if (it->custom->dflt)
+			it->custom->dflt(base);
+		break;
+	}
+}
+
+static const struct item *find_item(const struct item *items, const char *key)
+{
+	for (const struct item *it = items; it->key; it++) {
+		if (strcmp(it->key, key) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+/* Parses obj into base (zeroed by the caller) following items. Reports
+ * every problem; returns 0 or GS_ECONFIG. path is NULL at the top level. */
+static int parse_object(struct ctx *ctx, const json_t *obj,
+			const struct item *items, void *base, const char *path)
+{
+	const char *key;
+	json_t *val;
+	int ret = 0;
+
+	if (!json_is_object(obj)) {
+		char *got = describe(obj);
+		err(ctx, path ? path : "top level",
+		    "must be %s (got %s)", path ? "an object" : "a JSON object",
+		    got);
+		free(got);
+		return GS_ECONFIG;
+	}
+	/* Present keys first, in file order (jansson keeps it). */
+	json_object_foreach ((json_t *)obj, key, val) {
+		const struct item *it = find_item(items, key);
+		char *kpath = path_key(path, key);
+		if (!it) {
+			err(ctx, kpath, "unknown key");
+			ret = GS_ECONFIG;
+		} else if (parse_value(ctx, it, kpath, val, base) < 0) {
+			ret = GS_ECONFIG;
+		}
+		free(kpath);
+	}
+	/* Then defaults, or errors, for the keys that are absent. */
+	for (const struct item *it = items; it->key; it++) {
+		if (json_object_get(obj, it->key))
+			continue;
+		if (it->required) {
+			char *kpath = path_key(path, it->key);
+			err(ctx, kpath, "required key is missing");
+			free(kpath);
+			ret = GS_ECONFIG;
+		} else {
+			set_default(it, base);
+		}
+	}
+	return ret;
+}
+
+/* Frees what items own in base (not base itself); zeroed fields are ok. */
+static void free_object(const struct item *items, void *base)
+{
+	for (const struct item *it = items; it->key; it++) {
+		switch (it->type) {
+		case T_INT:
+		case T_NUM:
+			break;
+		case T_STR:
+		case T_PATH:
+		case T_DNAME:
+			free(*(char **)field(base, it));
+			break;
+		case T_TABLE: {
+			char *elems = *(char **)field(base, it);
+			size_t n = *count_field(base, it);
+			for (size_t i = 0; elems && i < n; i++)
+				free_object(it->table->items,
+					    elems + i * it->table->elem_size);
+			free(elems);
+			break;
+		}
+		case T_CUSTOM:
+			it->custom->free(base);
+			break;
+		}
+	}
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+static int current_dir(char **out)
+{
+	size_t size = 256;
+	char *buf = NULL;
+	int ret = GS_EIO;
+
+	for (;;) {
+		buf = gs_xreallocarray(buf, size, 1);
+		if (getcwd(buf, size))
+			break;
+		if (errno != ERANGE)
+			goto out;
+		size *= 2;
+	}
+	*out = buf;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+/* The absolute directory of path, without resolving symbolic links. */
+static int dir_of(const char *path, char **out)
+{
+	char *dir = gs_xstrdup(path);
+	char *cwd = NULL;
+	int ret = 0;
+
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		while (slash > dir && slash[-1] == '/')
+			slash--;
+		if (slash == dir)
+			slash++; /* keep "/" */
+		*slash = '\0';
+	}
+	if (dir[0] != '/') {
+		ret = current_dir(&cwd);
+		if (ret < 0)
+			goto out;
+		const char *rel = dir;
+		while (rel[0] == '.' && rel[1] == '/') {
+			rel += 2;
+			while (*rel == '/')
+				rel++;
+		}
+		char *abs;
+		if (strcmp(rel, ".") == 0 || !*rel)
+			abs = gs_xstrdup(cwd);
+		else
+			abs = resolve_path(cwd, rel);
+		free(dir);
+		dir = abs;
+	}
+	*out = dir;
+	dir = NULL;
+out:
+	free(cwd);
+	free(dir);
+	return ret;
+}
+
+int conf_load(const char *path, conf_diag_fn diag, void *arg,
+	      struct conf **out)
+{
+	struct ctx ctx = { .file = path, .diag = diag, .arg = arg };
+	struct conf *c = NULL;
+	FILE *fp = NULL;
+	json_t *root = NULL;
+	json_error_t jerr;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	fp = fopen(path, "re");
+	if (!fp) {
+		ret = errno == ENOENT ? GS_ENOENT : GS_EIO;
+		err(&ctx, NULL, "cannot open (%s)", strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		ret = GS_EIO;
+		err(&ctx, NULL, "cannot read (%s)", strerror(EISDIR));
+		goto out;
+	}
+
+	c = gs_xcalloc(1, sizeof(*c));
+	c->path = gs_xstrdup(path);
+	ret = dir_of(path, &c->dir);
+	if (ret < 0) {
+		err(&ctx, NULL, "cannot find the current directory (%s)",
+		    strerror(errno));
+		goto out;
+	}
+	ctx.dir = c->dir;
+
+	errno = 0;
+	root = json_loadf(fp, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	int read_errno = errno;
+	if (ferror(fp)) {
+		/* A read error looks like a truncated file to the parser. */
+		err(&ctx, NULL, "cannot read (%s)",
+		    strerror(read_errno ? read_errno : EIO));
+		ret = GS_EIO;
+		goto out;
+	}
+	if (!root) {
+		char *line = gs_xasprintf("%s:%d:%d: %s", path, jerr.line,
+					  jerr.column, jerr.text);
+		emit(&ctx, line);
+		free(line);
+		ret = GS_ECONFIG;
+		goto out;
+	}
+
+	parse_object(&ctx, root, conf_items, c, NULL);
+	if (ctx.n_errors > 0) {
+		ret = GS_ECONFIG;
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+	ret = 0;
+out:
+	json_decref(root);
+	if (fp)
+		fclose(fp);
+	conf_free(c);
+	return ret;
+}
+
+void conf_free(struct conf *c)
+{
+	if (!c)
+		return;
+	free_object(conf_items, c);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}

@@ -1,6 +1,781 @@
+/* test_conf.c: the config loader (src/conf/conf.c). Each test writes its
+ * config to a temporary file, loads it, and checks the result or the exact
+ * messages passed to the diag callback. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
-static void t(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(t) }; return cmocka_run_group_tests(tests, NULL, NULL); }
+
+#include "common/errcode.h"
+#include "conf/conf.h"
+
+#define MAX_DIAGS 32
+
+/* Per-test state: the temporary config file, the messages received and
+ * the loaded config. */
+struct fx {
+	char path[PATH_MAX];
+	bool have_file;
+	size_t n_diags;
+	char *diags[MAX_DIAGS];
+	struct conf *c;
+};
+
+/* A zones array that is valid, for tests about other keys. */
+#define ZONES "\"zones\": [{\"origin\": \"example.org\", \"file\": \"/z\"}]"
+
+static void collect(void *arg, const char *msg)
+{
+	struct fx *fx = arg;
+	if (fx->n_diags < MAX_DIAGS)
+		fx->diags[fx->n_diags] = strdup(msg);
+	fx->n_diags++;
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	if (!fx)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	if (fx->have_file)
+		unlink(fx->path);
+	for (size_t i = 0; i < fx->n_diags && i < MAX_DIAGS; i++)
+		free(fx->diags[i]);
+	conf_free(fx->c);
+	free(fx);
+	return 0;
+}
+
+/* Writes text to a new temporary file named in fx->path. */
+static void write_file(struct fx *fx, const char *text)
+{
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	int n = snprintf(fx->path, sizeof(fx->path), "%s/gs-test-conf-XXXXXX",
+			 tmp);
+	assert_true(n > 0 && (size_t)n < sizeof(fx->path));
+	int fd = mkstemp(fx->path);
+	assert_true(fd >= 0);
+	fx->have_file = true;
+	size_t len = strlen(text);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+/* Writes text to a temporary file and loads it. */
+static int load(struct fx *fx, const char *text)
+{
+	write_file(fx, text);
+	return conf_load(fx->path, collect, fx, &fx->c);
+}
+
+/* Loads text and expects it to fail with exactly n_expected messages, each
+ * "FILE: " followed by one of expected (in any order). */
+static void expect_errors(struct fx *fx, const char *text,
+			  const char *const *expected, size_t n_expected)
+{
+	int ret = load(fx, text);
+	size_t plen = strlen(fx->path);
+	const char *missing = NULL;
+	for (size_t i = 0; i < n_expected && !missing; i++) {
+		bool found = false;
+		for (size_t j = 0; j < fx->n_diags && !found; j++) {
+			const char *d = fx->diags[j];
+			found = strncmp(d, fx->path, plen) == 0 &&
+				strncmp(d + plen, ": ", 2) == 0 &&
+				strcmp(d + plen + 2, expected[i]) == 0;
+		}
+		if (!found)
+			missing = expected[i];
+	}
+	if (missing || fx->n_diags != n_expected) {
+		for (size_t i = 0; i < fx->n_diags && i < MAX_DIAGS; i++)
+			print_message("got: %s\n", fx->diags[i]);
+		if (missing)
+			fail_msg("not reported: %s: %s", fx->path, missing);
+		fail_msg("%zu messages, expected %zu", fx->n_diags,
+			 n_expected);
+	}
+	assert_int_equal(ret, GS_ECONFIG);
+	assert_null(fx->c);
+}
+
+#define EXPECT(fx, text, ...)                                                  \
+	do {                                                                   \
+		static const char *const exp_[] = { __VA_ARGS__ };            \
+		expect_errors(fx, text, exp_, sizeof(exp_) / sizeof(exp_[0])); \
+	} while (0)
+
+static uint16_t port_of(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+}
+
+static void expect_addr(const struct conf_listen *l, int family,
+			const char *addr, uint16_t port)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const void *a;
+	assert_int_equal(l->addr.ss_family, family);
+	if (family == AF_INET) {
+		a = &((const struct sockaddr_in *)&l->addr)->sin_addr;
+		assert_int_equal(l->addr_len, sizeof(struct sockaddr_in));
+	} else {
+		a = &((const struct sockaddr_in6 *)&l->addr)->sin6_addr;
+		assert_int_equal(l->addr_len, sizeof(struct sockaddr_in6));
+	}
+	assert_non_null(inet_ntop(family, a, buf, sizeof(buf)));
+	assert_string_equal(buf, addr);
+	assert_int_equal(port_of(&l->addr), port);
+}
+
+/* The directory part of path, as conf_load should compute it for an
+ * absolute path. */
+static char *dir_part(const char *path)
+{
+	char *d = strdup(path);
+	assert_non_null(d);
+	char *slash = strrchr(d, '/');
+	assert_non_null(slash);
+	if (slash == d)
+		slash++;
+	*slash = '\0';
+	return d;
+}
+
+/* ---- files and syntax --------------------------------------------------- */
+
+static void test_missing_file(void **state)
+{
+	struct fx *fx = *state;
+	const char *path = "/nonexistent-gs-dir/geosteer.conf";
+	assert_int_equal(conf_load(path, collect, fx, &fx->c), GS_ENOENT);
+	assert_null(fx->c);
+	assert_int_equal(fx->n_diags, 1);
+	assert_string_equal(fx->diags[0], "/nonexistent-gs-dir/geosteer.conf: "
+					  "cannot open (No such file or "
+					  "directory)");
+}
+
+static void test_directory(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(conf_load(GS_TEST_DATA, collect, fx, &fx->c),
+			 GS_EIO);
+	assert_null(fx->c);
+	assert_int_equal(fx->n_diags, 1);
+	assert_string_equal(fx->diags[0],
+			    GS_TEST_DATA ": cannot read (Is a directory)");
+}
+
+static void test_syntax_error(void **state)
+{
+	struct fx *fx = *state;
+	int ret = load(fx, "{\n  \"workers\": 1,\n  oops\n}\n");
+	assert_int_equal(ret, GS_ECONFIG);
+	assert_null(fx->c);
+	assert_int_equal(fx->n_diags, 1);
+	char want[PATH_MAX + 32];
+	/* Line and column as jansson counts them (the column is where the
+	 * bad token ends). */
+	snprintf(want, sizeof(want), "%s:3:6: ", fx->path);
+	print_message("diag: %s\n", fx->diags[0]);
+	assert_memory_equal(fx->diags[0], want, strlen(want));
+	assert_non_null(strstr(fx->diags[0], "near 'oops'"));
+}
+
+static void test_empty_file(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, ""), GS_ECONFIG);
+	assert_int_equal(fx->n_diags, 1);
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof(want), "%s:", fx->path);
+	assert_memory_equal(fx->diags[0], want, strlen(want));
+}
+
+static void test_duplicate_key(void **state)
+{
+	struct fx *fx = *state;
+	int ret = load(fx, "{ \"workers\": 1,\n  \"workers\": 2, " ZONES " }");
+	assert_int_equal(ret, GS_ECONFIG);
+	assert_null(fx->c);
+	assert_int_equal(fx->n_diags, 1);
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof(want), "%s:2:", fx->path);
+	print_message("diag: %s\n", fx->diags[0]);
+	assert_memory_equal(fx->diags[0], want, strlen(want));
+	assert_non_null(strstr(fx->diags[0], "duplicate object key"));
+}
+
+static void test_top_not_object(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "[ 1, 2 ]",
+	       "top level: must be a JSON object (got an array)");
+}
+
+static void test_top_scalar(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "\"zones\"",
+	       "top level: must be a JSON object (got \"zones\")");
+}
+
+/* ---- keys and types ----------------------------------------------------- */
+
+static void test_unknown_key(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"frobnicate\": 1, \"control_socket\": \"/x\", " ZONES
+		   ", \"odd key\\n\": 2 }",
+	       "frobnicate: unknown key", "control_socket: unknown key",
+	       "\"odd key\\n\": unknown key");
+}
+
+static void test_unknown_zone_key(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"a.example\", "
+		   "\"file\": \"a\" }, { \"origin\": \"b.example\", "
+		   "\"file\": \"b\", \"ttl\": 30 } ] }",
+	       "zones[1].ttl: unknown key");
+}
+
+static void test_wrong_type(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"workers\": \"8\", \"nsid\": 5, \"version\": false,"
+		   " \"tcp_idle_timeout\": true, \"tcp_max_clients\": null,"
+		   " \"listen\": \"127.0.0.1\", " ZONES " }",
+	       "workers: must be an integer from 0 to 1024 (got \"8\")",
+	       "nsid: must be a string of 1 to 255 bytes (got 5)",
+	       "version: must be a string of 1 to 255 bytes (got false)",
+	       "tcp_idle_timeout: must be a number from 0.1 to 300 "
+	       "(got true)",
+	       "tcp_max_clients: must be an integer from 1 to 65535 "
+	       "(got null)",
+	       "listen: must be an array of addresses (got \"127.0.0.1\")");
+}
+
+static void test_wrong_type_zones(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": [ \"example.org\", { \"origin\": 7, "
+		   "\"file\": [] } ] }",
+	       "zones[0]: must be an object (got \"example.org\")",
+	       "zones[1].origin: must be a domain name string (got 7)",
+	       "zones[1].file: must be a file name of 1 to 4095 bytes "
+	       "(got an empty array)");
+}
+
+static void test_zones_not_array(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": { \"origin\": \"example.org\" } }",
+	       "zones: must be an array of objects (got an object)");
+}
+
+static void test_integer_given_real(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"workers\": 2.0, \"udp_payload\": 1232.5, " ZONES " }",
+	       "workers: must be an integer from 0 to 1024 (got 2.0)",
+	       "udp_payload: must be an integer from 512 to 4096 "
+	       "(got 1232.5)");
+}
+
+static void test_number_accepts_integer(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ \"tcp_idle_timeout\": 30, " ZONES " }"),
+			 0);
+	assert_int_equal(fx->n_diags, 0);
+	assert_true(fx->c->tcp_idle_timeout == 30.0);
+}
+
+#define X64 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
+static void test_out_of_range(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"workers\": 2000, \"udp_payload\": 511,"
+		   " \"tcp_idle_timeout\": 0.05, \"tcp_max_clients\": 0,"
+		   " \"nsid\": \"\", \"version\": \"" X64 X64 X64 X64 "\", "
+		   ZONES " }",
+	       "workers: must be an integer from 0 to 1024 (got 2000)",
+	       "udp_payload: must be an integer from 512 to 4096 (got 511)",
+	       "tcp_idle_timeout: must be a number from 0.1 to 300 "
+	       "(got 0.05)",
+	       "tcp_max_clients: must be an integer from 1 to 65535 (got 0)",
+	       "nsid: must be a string of 1 to 255 bytes (got 0 bytes)",
+	       "version: must be a string of 1 to 255 bytes (got 256 bytes)");
+}
+
+static void test_range_limits_inclusive(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ \"workers\": 1024, \"udp_payload\": 4096,"
+				  " \"tcp_idle_timeout\": 0.1,"
+				  " \"tcp_max_clients\": 65535, " ZONES " }"),
+			 0);
+	assert_int_equal(fx->c->workers, 1024);
+	assert_int_equal(fx->c->udp_payload, 4096);
+	assert_true(fx->c->tcp_idle_timeout == 0.1);
+	assert_int_equal(fx->c->tcp_max_clients, 65535);
+}
+
+static void test_null_means_none(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ \"nsid\": null, \"version\": null, "
+				  ZONES " }"),
+			 0);
+	assert_null(fx->c->nsid);
+	assert_null(fx->c->version);
+}
+
+/* ---- zones --------------------------------------------------------------- */
+
+static void test_missing_zones(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"workers\": 1 }", "zones: required key is missing");
+}
+
+static void test_empty_zones(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": [] }", "zones: must not be empty");
+}
+
+static void test_missing_zone_keys(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"example.org\" },"
+		   " { \"file\": \"x\" } ] }",
+	       "zones[0].file: required key is missing",
+	       "zones[1].origin: required key is missing");
+}
+
+static void test_duplicate_zone(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"Example.org\", "
+		   "\"file\": \"a\" }, { \"origin\": \"example.org.\", "
+		   "\"file\": \"b\" }, { \"origin\": \"example.net\", "
+		   "\"file\": \"c\" }, { \"origin\": \"EXAMPLE.ORG\", "
+		   "\"file\": \"d\" } ] }",
+	       "zones[1].origin: duplicate zone \"example.org.\" "
+	       "(also zones[0])",
+	       "zones[3].origin: duplicate zone \"example.org.\" "
+	       "(also zones[0])");
+}
+
+#define L63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc"
+
+static void test_bad_origin(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"zones\": ["
+		   " { \"origin\": \"a..b\", \"file\": \"f\" },"
+		   " { \"origin\": \"\", \"file\": \"f\" },"
+		   " { \"origin\": \".example\", \"file\": \"f\" },"
+		   " { \"origin\": \"" L63 "x.example\", \"file\": \"f\" },"
+		   " { \"origin\": \"" L63 "." L63 "." L63 "." L63 "\","
+		   " \"file\": \"f\" },"
+		   " { \"origin\": \"a b.example\", \"file\": \"f\" },"
+		   " { \"origin\": \"caf\\u00e9.example\", \"file\": \"f\" }"
+		   " ] }",
+	       "zones[0].origin: invalid domain name \"a..b\" (empty label)",
+	       "zones[1].origin: invalid domain name \"\" (empty name)",
+	       "zones[2].origin: invalid domain name \".example\" "
+	       "(empty label)",
+	       "zones[3].origin: invalid domain name \"" L63 "x.example\" "
+	       "(label longer than 63 bytes)",
+	       /* Values are cut after 80 bytes in messages. */
+	       "zones[4].origin: invalid domain name \"" L63 ".abcdefghij"
+	       "abcdef...\" (longer than 255 bytes in wire format)",
+	       "zones[5].origin: invalid domain name \"a b.example\" "
+	       "(invalid character: only letters, digits, '-' and '_' are "
+	       "allowed in labels)",
+	       "zones[6].origin: invalid domain name \"caf\xc3\xa9.example\" "
+	       "(non-ASCII character: write IDNs in xn-- form)");
+}
+
+static void test_origin_limits(void **state)
+{
+	struct fx *fx = *state;
+	/* Three 63-byte labels and a 61-byte one: 3 * 64 + 62 + 1 = 255
+	 * wire bytes, the most there can be. */
+	assert_int_equal(load(fx, "{ \"zones\": ["
+				  " { \"origin\": \"" L63 "." L63 "." L63 "."
+				  "abcdefghijabcdefghijabcdefghijabcdefghij"
+				  "abcdefghijabcdefghija\", \"file\": \"f\" },"
+				  " { \"origin\": \".\", \"file\": \"root\" },"
+				  " { \"origin\": \"_Tcp.X-1.Example\","
+				  " \"file\": \"g\" } ] }"),
+			 0);
+	assert_int_equal(fx->c->n_zones, 3);
+	assert_int_equal(strlen(fx->c->zones[0].origin), 254);
+	assert_string_equal(fx->c->zones[1].origin, ".");
+	assert_string_equal(fx->c->zones[2].origin, "_tcp.x-1.example.");
+}
+
+/* ---- listen ----------------------------------------------------------- */
+
+static void test_bad_listen_address(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"listen\": [ \"foo\", \"1.2.3\", \"[::1\","
+		   " \"[1.2.3.4]:53\", \"[::1]x\", \"::1::2\", 53, \"\" ], "
+		   ZONES " }",
+	       "listen[0]: invalid address \"foo\" "
+	       "(not an IPv4 or IPv6 address)",
+	       "listen[1]: invalid address \"1.2.3\" "
+	       "(not an IPv4 or IPv6 address)",
+	       "listen[2]: invalid address \"[::1\" (missing ']')",
+	       "listen[3]: invalid address \"[1.2.3.4]:53\" "
+	       "(not an IPv6 address)",
+	       "listen[4]: invalid address \"[::1]x\" "
+	       "(expected ':PORT' after ']')",
+	       "listen[5]: invalid address \"::1::2\" (not an IPv6 address)",
+	       "listen[6]: must be a string (got 53)",
+	       "listen[7]: invalid address \"\" "
+	       "(not an IPv4 or IPv6 address)");
+}
+
+static void test_bad_listen_port(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"listen\": [ \"1.2.3.4:0\", \"1.2.3.4:65536\","
+		   " \"[::1]:99999999999999999999\", \"1.2.3.4:\","
+		   " \"1.2.3.4:dns\", \"1.2.3.4:+53\" ], " ZONES " }",
+	       "listen[0]: invalid address \"1.2.3.4:0\" "
+	       "(port must be a number from 1 to 65535)",
+	       "listen[1]: invalid address \"1.2.3.4:65536\" "
+	       "(port must be a number from 1 to 65535)",
+	       "listen[2]: invalid address \"[::1]:99999999999999999999\" "
+	       "(port must be a number from 1 to 65535)",
+	       "listen[3]: invalid address \"1.2.3.4:\" "
+	       "(missing port after ':')",
+	       "listen[4]: invalid address \"1.2.3.4:dns\" "
+	       "(port must be a number from 1 to 65535)",
+	       "listen[5]: invalid address \"1.2.3.4:+53\" "
+	       "(port must be a number from 1 to 65535)");
+}
+
+static void test_duplicate_listen(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"listen\": [ \"127.0.0.1\", \"::1\", \"127.0.0.1:53\","
+		   " \"[0:0::1]:53\", \"127.0.0.1:54\" ], " ZONES " }",
+	       "listen[2]: duplicate address \"127.0.0.1:53\" "
+	       "(also listen[0])",
+	       "listen[3]: duplicate address \"[0:0::1]:53\" "
+	       "(also listen[1])");
+}
+
+static void test_empty_listen(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"listen\": [], " ZONES " }",
+	       "listen: must not be empty");
+}
+
+static void test_parse_sockaddr(void **state)
+{
+	(void)state;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	struct conf_listen l;
+
+	static const struct {
+		const char *text;
+		int family;
+		const char *addr;
+		uint16_t port;
+	} good[] = {
+		{ "192.0.2.1", AF_INET, "192.0.2.1", 53 },
+		{ "192.0.2.1:5353", AF_INET, "192.0.2.1", 5353 },
+		{ "0.0.0.0:65535", AF_INET, "0.0.0.0", 65535 },
+		{ "2001:db8::1", AF_INET6, "2001:db8::1", 53 },
+		{ "::", AF_INET6, "::", 53 },
+		{ "[::1]:1", AF_INET6, "::1", 1 },
+		{ "[2001:db8::1]", AF_INET6, "2001:db8::1", 53 },
+		{ "::ffff:192.0.2.1", AF_INET6, "::ffff:192.0.2.1", 53 },
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(conf_parse_sockaddr(good[i].text, 53, &l.addr,
+						     &l.addr_len),
+				 0);
+		expect_addr(&l, good[i].family, good[i].addr, good[i].port);
+	}
+
+	assert_int_equal(conf_parse_sockaddr("10.0.0.1", 9153, &sa, &len), 0);
+	assert_int_equal(port_of(&sa), 9153);
+
+	static const char *const bad[] = {
+		"", "localhost", "1.2.3.4.5", "1.2.3.4:0", "1.2.3.4:65536",
+		"[::1]:", "[::1", "::1]:53", "[1.2.3.4]", "fe80::1%eth0",
+		"1.2.3.4 :53", " 1.2.3.4", "01.2.3.4",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (conf_parse_sockaddr(bad[i], 53, &sa, &len) != GS_EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+	}
+}
+
+/* ---- good configs ------------------------------------------------------ */
+
+static void test_defaults(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ " ZONES " }"), 0);
+	assert_int_equal(fx->n_diags, 0);
+	struct conf *c = fx->c;
+	assert_non_null(c);
+	assert_string_equal(c->path, fx->path);
+	assert_int_equal(c->n_listen, 2);
+	assert_string_equal(c->listen[0].text, "0.0.0.0:53");
+	expect_addr(&c->listen[0], AF_INET, "0.0.0.0", 53);
+	assert_string_equal(c->listen[1].text, "[::]:53");
+	expect_addr(&c->listen[1], AF_INET6, "::", 53);
+	assert_int_equal(c->workers, 0);
+	assert_null(c->nsid);
+	assert_null(c->version);
+	assert_int_equal(c->udp_payload, 1232);
+	assert_true(c->tcp_idle_timeout == 10.0);
+	assert_int_equal(c->tcp_max_clients, 256);
+	assert_int_equal(c->n_zones, 1);
+	assert_string_equal(c->zones[0].origin, "example.org.");
+	assert_string_equal(c->zones[0].file, "/z");
+}
+
+static void test_relative_file(void **state)
+{
+	struct fx *fx = *state;
+	int ret = load(fx, "{ \"zones\": ["
+			   " { \"origin\": \"a\", \"file\": \"a.zone\" },"
+			   " { \"origin\": \"b\", \"file\": \"z/b.zone\" },"
+			   " { \"origin\": \"c\", \"file\": \"/abs/c\" } ] }");
+	assert_int_equal(ret, 0);
+	char *dir = dir_part(fx->path);
+	char want[PATH_MAX * 2];
+	assert_string_equal(fx->c->dir, dir);
+	snprintf(want, sizeof(want), "%s/a.zone", dir);
+	assert_string_equal(fx->c->zones[0].file, want);
+	snprintf(want, sizeof(want), "%s/z/b.zone", dir);
+	assert_string_equal(fx->c->zones[1].file, want);
+	assert_string_equal(fx->c->zones[2].file, "/abs/c");
+	free(dir);
+}
+
+/* A relative config path is resolved against the current directory, so
+ * reloads don't depend on where the daemon's working directory is later. */
+static void test_relative_config_path(void **state)
+{
+	struct fx *fx = *state;
+	char old[PATH_MAX], cwd[PATH_MAX], want[PATH_MAX * 2];
+	static const char *const names[] = { "conf/valid.conf",
+					     "./conf/valid.conf",
+					     ".//conf//valid.conf" };
+
+	assert_non_null(getcwd(old, sizeof(old)));
+	assert_int_equal(chdir(GS_TEST_DATA), 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct conf *c = NULL;
+		assert_int_equal(conf_load(names[i], collect, fx, &c), 0);
+		snprintf(want, sizeof(want), "%s/conf", cwd);
+		assert_string_equal(c->dir, want);
+		assert_string_equal(c->path, names[i]);
+		snprintf(want, sizeof(want), "%s/conf/zones/example.org.zone",
+			 cwd);
+		assert_string_equal(c->zones[0].file, want);
+		conf_free(c);
+	}
+
+	assert_int_equal(chdir("conf"), 0);
+	assert_int_equal(conf_load("valid.conf", collect, fx, &fx->c), 0);
+	snprintf(want, sizeof(want), "%s/conf", cwd);
+	assert_string_equal(fx->c->dir, want);
+	assert_int_equal(chdir(old), 0);
+	assert_int_equal(fx->n_diags, 0);
+}
+
+static void test_valid_full(void **state)
+{
+	struct fx *fx = *state;
+	const char *path = GS_TEST_DATA "/conf/valid.conf";
+	assert_int_equal(conf_load(path, collect, fx, &fx->c), 0);
+	assert_int_equal(fx->n_diags, 0);
+	struct conf *c = fx->c;
+	assert_string_equal(c->path, path);
+	assert_string_equal(c->dir, GS_TEST_DATA "/conf");
+	assert_int_equal(c->n_listen, 4);
+	assert_string_equal(c->listen[0].text, "127.0.0.1:5353");
+	expect_addr(&c->listen[0], AF_INET, "127.0.0.1", 5353);
+	assert_string_equal(c->listen[1].text, "[::1]:5353");
+	expect_addr(&c->listen[1], AF_INET6, "::1", 5353);
+	expect_addr(&c->listen[2], AF_INET, "192.0.2.1", 53);
+	expect_addr(&c->listen[3], AF_INET6, "2001:db8::1", 53);
+	assert_int_equal(c->workers, 4);
+	assert_string_equal(c->nsid, "ns1.example.org");
+	assert_string_equal(c->version, "geosteer test");
+	assert_int_equal(c->udp_payload, 1400);
+	assert_true(c->tcp_idle_timeout == 2.5);
+	assert_int_equal(c->tcp_max_clients, 1000);
+	assert_int_equal(c->n_zones, 2);
+	assert_string_equal(c->zones[0].origin, "example.org.");
+	assert_string_equal(c->zones[0].file,
+			    GS_TEST_DATA "/conf/zones/example.org.zone");
+	assert_string_equal(c->zones[1].origin, "example.net.");
+	assert_string_equal(c->zones[1].file,
+			    "/var/lib/geosteer/example.net.zone");
+}
+
+/* contrib/geosteer.conf.sample is valid and spells out the defaults. */
+static void test_sample_is_defaults(void **state)
+{
+	struct fx *fx = *state;
+	struct conf *d = NULL;
+	const char *path =
+		GS_TEST_DATA "/../../../contrib/geosteer.conf.sample";
+	assert_int_equal(load(fx, "{ " ZONES " }"), 0);
+	d = fx->c;
+	fx->c = NULL;
+	assert_int_equal(conf_load(path, collect, fx, &fx->c), 0);
+	struct conf *s = fx->c;
+	assert_int_equal(s->n_listen, d->n_listen);
+	for (size_t i = 0; i < s->n_listen; i++)
+		assert_string_equal(s->listen[i].text, d->listen[i].text);
+	assert_int_equal(s->workers, d->workers);
+	assert_null(s->nsid);
+	assert_null(s->version);
+	assert_int_equal(s->udp_payload, d->udp_payload);
+	assert_true(s->tcp_idle_timeout == d->tcp_idle_timeout);
+	assert_int_equal(s->tcp_max_clients, d->tcp_max_clients);
+	assert_int_equal(s->n_zones, 1);
+	assert_string_equal(s->zones[0].origin, "example.org.");
+	assert_string_equal(s->zones[0].file, "/etc/geosteer/example.org.zone");
+	conf_free(d);
+}
+
+/* ---- everything at once -------------------------------------------------- */
+
+static void test_multiple_errors(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{\n"
+		   "  \"workers\": 2000,\n"
+		   "  \"nsid\": \"\",\n"
+		   "  \"frobnicate\": true,\n"
+		   "  \"listen\": [\"1.2.3.4:0\", \"foo\", \"::1\","
+		   " \"[::1]:53\"],\n"
+		   "  \"tcp_idle_timeout\": 301,\n"
+		   "  \"zones\": [\n"
+		   "    { \"origin\": \"a..b\", \"file\": \"x\" },\n"
+		   "    { \"origin\": \"Example.org\" },\n"
+		   "    { \"origin\": \"example.org.\", \"file\": \"y\","
+		   " \"extra\": 1 }\n"
+		   "  ]\n"
+		   "}\n",
+	       "workers: must be an integer from 0 to 1024 (got 2000)",
+	       "nsid: must be a string of 1 to 255 bytes (got 0 bytes)",
+	       "frobnicate: unknown key",
+	       "listen[0]: invalid address \"1.2.3.4:0\" "
+	       "(port must be a number from 1 to 65535)",
+	       "listen[1]: invalid address \"foo\" "
+	       "(not an IPv4 or IPv6 address)",
+	       "listen[3]: duplicate address \"[::1]:53\" (also listen[2])",
+	       "tcp_idle_timeout: must be a number from 0.1 to 300 (got 301)",
+	       "zones[0].origin: invalid domain name \"a..b\" (empty label)",
+	       "zones[1].file: required key is missing",
+	       "zones[2].extra: unknown key",
+	       "zones[2].origin: duplicate zone \"example.org.\" "
+	       "(also zones[1])");
+}
+
+static void test_no_diag_callback(void **state)
+{
+	struct fx *fx = *state;
+	struct conf *c = (struct conf *)1;
+	write_file(fx, "{ \"workers\": -1 }");
+	/* Messages go to log_err (stderr). */
+	assert_int_equal(conf_load(fx->path, NULL, NULL, &c), GS_ECONFIG);
+	assert_null(c);
+}
+
+static void test_free_null(void **state)
+{
+	(void)state;
+	conf_free(NULL);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_missing_file),
+		T(test_directory),
+		T(test_syntax_error),
+		T(test_empty_file),
+		T(test_duplicate_key),
+		T(test_top_not_object),
+		T(test_top_scalar),
+		T(test_unknown_key),
+		T(test_unknown_zone_key),
+		T(test_wrong_type),
+		T(test_wrong_type_zones),
+		T(test_zones_not_array),
+		T(test_integer_given_real),
+		T(test_number_accepts_integer),
+		T(test_out_of_range),
+		T(test_range_limits_inclusive),
+		T(test_null_means_none),
+		T(test_missing_zones),
+		T(test_empty_zones),
+		T(test_missing_zone_keys),
+		T(test_duplicate_zone),
+		T(test_bad_origin),
+		T(test_origin_limits),
+		T(test_bad_listen_address),
+		T(test_bad_listen_port),
+		T(test_duplicate_listen),
+		T(test_empty_listen),
+		T(test_parse_sockaddr),
+		T(test_defaults),
+		T(test_relative_file),
+		T(test_relative_config_path),
+		T(test_valid_full),
+		T(test_sample_is_defaults),
+		T(test_multiple_errors),
+		T(test_no_diag_callback),
+		T(test_free_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
