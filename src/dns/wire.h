@@ -29,7 +29,7 @@ enum {
 };
 enum {
 	DNS_RC_NOERROR = 0, DNS_RC_FORMERR = 1, DNS_RC_SERVFAIL = 2,
-	DNS_RC_NXDOMAIN = 3, DNS_RC_NOTIMP = 4, DNS_RC_REFUSED = 5,
+	DNS_RC_NXDOMAIN = 3, DNS_RC_NOTIMP = 4, DNS_RC_REFUSED = 5, DNS_RC_YXDOMAIN = 6,
 	DNS_RC_BADVERS = 16, /* extended: needs OPT */
 };
 /* Header flag bits in the 16-bit flags word (bytes 2-3 of the header). */
