@@ -39,6 +39,12 @@ struct zone_node {
 	uint16_t flags;    /* ZONE_NODE_* */
 	uint16_t n_rrsets;
 	struct zone_rrset *rrsets; /* sorted by type */
+	/* Search key set by zone_load(): the labels from the root down, each
+	 * followed by a 0 byte (bytes 0 and 1 inside a label escaped as 1 1
+	 * and 1 2), so that memcmp() order is canonical order. A node built
+	 * by hand may leave it NULL; zone_find() then derives it from name. */
+	uint8_t *key;
+	uint16_t key_len;
 };
 
 struct zone {
@@ -73,9 +79,22 @@ typedef void (*zone_diag_fn)(void *arg, bool is_error, const char *file,
  *  or more than one CNAME at a name; class other than IN;
  *  warnings: missing glue (no A/AAAA) for an NS target inside a delegated
  *  part of this zone or at/below the apex; TTL differences within an RRset.
+ * Also: errors for a DNAME beside a CNAME or more than one DNAME at a name,
+ *  meta types (OPT, ANY, ...), TTLs above 2^31-1, unbalanced parentheses or
+ *  quotes, unknown directives, unreadable $INCLUDE files and $INCLUDE
+ *  loops (both reported at the $INCLUDE line), records without an owner
+ *  and no previous one; warnings for data below a DNAME or a zone cut
+ *  (other than A/AAAA glue; such nodes are flagged OCCLUDED), data other
+ *  than NS/DS/glue at a zone cut, and a record without TTL before any
+ *  $TTL or earlier TTL (3600 is used). Problems are delivered after the
+ *  whole file has been read, sorted by the position of the record they
+ *  concern; those tied to no line (line 0) come last. An included file
+ *  starts with the includer's $ORIGIN (or the one on the $INCLUDE line),
+ *  $TTL and last owner, and its changes to them end with it.
  * Returns 0 and stores a new zone the caller owns in *out (free with
  * zone_free), or GS_EZONE after reporting every error it found, or
- * GS_ENOENT/GS_EIO when the file cannot be read (also reported). */
+ * GS_ENOENT/GS_EIO when the file cannot be read (also reported), or
+ * GS_EINVAL for an invalid origin. */
 int zone_load(const char *origin, const char *path, zone_diag_fn diag,
 	      void *arg, struct zone **out);
 
