@@ -41,6 +41,7 @@ bool log_enabled(enum log_level level)
 	return level <= max_level;
 }
 
+GS_PRINTF(2, 0)
 static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	if (!log_enabled(level))

@@ -1,2 +1,484 @@
+/* answer.c: the authoritative answer logic (RFC 1034 4.3.2 with the
+ * clarifications of RFC 2181, 4592, 6672, 8482 and 6891). */
 #include "config.h"
-typedef int gs_placeholder_answer;
+
+#include <string.h>
+
+#include "common/compiler.h"
+#include "common/errcode.h"
+#include "dns/answer.h"
+
+/* CNAME and DNAME steps followed within one answer. */
+#define MAX_CHAIN 8
+
+enum section { SEC_AN, SEC_NS, SEC_AR };
+
+void answer_ctx_init(struct answer_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Writes a whole RRset into a section, or nothing. In the answer and
+ * authority sections a set that doesn't fit truncates the response (TC);
+ * the caller decides about the additional section. */
+static int put_rrset(struct answer_ctx *ctx, enum section sec,
+		     const uint8_t *owner, const struct zone_rrset *rs,
+		     uint32_t ttl)
+{
+	if (ctx->tc)
+		return GS_ESPACE;
+	struct wire_mark m = wire_mark(&ctx->w);
+	const uint8_t *p = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t rdlen = get16(p);
+		if (wire_put_rr(&ctx->w, owner, rs->type, DNS_C_IN, ttl, p + 2,
+				rdlen) != 0) {
+			wire_rewind(&ctx->w, m);
+			if (sec != SEC_AR)
+				ctx->tc = true;
+			return GS_ESPACE;
+		}
+		p += 2 + rdlen;
+	}
+	if (sec == SEC_AN)
+		ctx->an += rs->count;
+	else if (sec == SEC_NS)
+		ctx->ns += rs->count;
+	else
+		ctx->ar += rs->count;
+	return 0;
+}
+
+/* NXDOMAIN and NODATA: the SOA in the authority section with the negative
+ * TTL of RFC 2308 section 5. */
+static void put_negative(struct answer_ctx *ctx, const struct zone *z,
+			 uint8_t rcode)
+{
+	ctx->flags = (uint16_t)((ctx->flags & ~0xfu) | rcode);
+	put_rrset(ctx, SEC_NS, z->origin, z->soa, z->neg_ttl);
+}
+
+/* A referral to the child zone at cut: NS in authority, glue in
+ * additional. Not authoritative unless the answer section already holds
+ * our data (a CNAME that led here). */
+static void put_referral(struct answer_ctx *ctx, const struct zone *z,
+			 const struct zone_node *cut)
+{
+	if (ctx->an == 0)
+		ctx->flags &= (uint16_t)~DNS_F_AA;
+	const struct zone_rrset *ns = zone_node_rrset(cut, DNS_T_NS);
+	if (!ns || put_rrset(ctx, SEC_NS, cut->name, ns, ns->ttl) != 0)
+		return;
+	const uint8_t *p = ns->rdata;
+	for (uint16_t i = 0; i < ns->count; i++) {
+		uint16_t rdlen = get16(p);
+		const uint8_t *target = p + 2;
+		p += 2 + rdlen;
+		uint8_t lc[DNS_MAX_NAME];
+		size_t tlen = wire_name_len(target, rdlen);
+		if (tlen == 0)
+			continue;
+		wire_name_lower(lc, target, tlen);
+		if (!wire_name_is_sub(lc, tlen, z->origin, z->origin_len))
+			continue;
+		const struct zone_node *g = zone_find(z, lc, tlen);
+		if (!g)
+			continue;
+		static const uint16_t glue_types[] = { DNS_T_A, DNS_T_AAAA };
+		for (size_t t = 0; t < GS_ARRAY_SIZE(glue_types); t++) {
+			const struct zone_rrset *rs =
+				zone_node_rrset(g, glue_types[t]);
+			if (!rs || put_rrset(ctx, SEC_AR, g->name, rs,
+					     rs->ttl) == 0)
+				continue;
+			/* Glue under the cut is needed to reach the child at
+			 * all: without it the response is truncated
+			 * (RFC 9471). Other glue is optional. */
+			if (wire_name_is_sub(lc, tlen, cut->name,
+					     cut->name_len))
+				ctx->tc = true;
+		}
+	}
+}
+
+/* The name being answered: what is written as owner (the query's case, or
+ * the case of the record that led here) and its lowercase lookup key. */
+struct cursor {
+	const uint8_t *owner;
+	const uint8_t *name;
+	size_t name_len;
+	unsigned labels;
+	unsigned flip; /* which scratch buffers are free */
+};
+
+static void cursor_set(struct cursor *c, const uint8_t *owner,
+		       const uint8_t *lc, size_t len)
+{
+	c->owner = owner;
+	c->name = lc;
+	c->name_len = len;
+	c->labels = wire_name_labels(lc);
+}
+
+/* RFC 6672: answers with the DNAME at node n (an ancestor of the cursor's
+ * name, whose labels start at offset off) and a synthesized CNAME, and
+ * moves the cursor to the new name. Returns true if the chain goes on. */
+static bool follow_dname(struct answer_ctx *ctx, const struct zone *z,
+			 const struct zone_node *n, size_t off,
+			 struct cursor *c)
+{
+	const struct zone_rrset *dn = zone_node_rrset(n, DNS_T_DNAME);
+	if (put_rrset(ctx, SEC_AN, n->name, dn, dn->ttl) != 0)
+		return false;
+	const uint8_t *target = dn->rdata + 2;
+	size_t tlen = get16(dn->rdata);
+	size_t len = off + tlen; /* the labels below n, then the target */
+	if (len > DNS_MAX_NAME) {
+		ctx->flags = (uint16_t)((ctx->flags & ~0xfu) | DNS_RC_YXDOMAIN);
+		return false;
+	}
+	uint8_t *syn = ctx->scratch[2 + c->flip];
+	uint8_t *syn_lc = ctx->scratch[c->flip];
+	c->flip ^= 1;
+	memcpy(syn, c->owner, off);
+	memcpy(syn + off, target, tlen);
+
+	uint8_t rd[2 + DNS_MAX_NAME];
+	rd[0] = (uint8_t)(len >> 8);
+	rd[1] = (uint8_t)len;
+	memcpy(rd + 2, syn, len);
+	struct zone_rrset cname = {
+		.type = DNS_T_CNAME,
+		.count = 1,
+		.ttl = dn->ttl,
+		.rdata_len = (uint32_t)(2 + len),
+		.rdata = rd,
+	};
+	if (put_rrset(ctx, SEC_AN, c->owner, &cname, dn->ttl) != 0)
+		return false;
+	wire_name_lower(syn_lc, syn, len);
+	cursor_set(c, syn, syn_lc, len);
+	return ctx->q.qtype != DNS_T_CNAME &&
+	       wire_name_is_sub(c->name, len, z->origin, z->origin_len);
+}
+
+/* Answers with the CNAME at node and moves the cursor to its target.
+ * Returns true if the chain goes on inside this zone. */
+static bool follow_cname(struct answer_ctx *ctx, const struct zone *z,
+			 const struct zone_node *node, struct cursor *c)
+{
+	const struct zone_rrset *cn = zone_node_rrset(node, DNS_T_CNAME);
+	if (put_rrset(ctx, SEC_AN, c->owner, cn, cn->ttl) != 0)
+		return false;
+	const uint8_t *target = cn->rdata + 2;
+	size_t tlen = wire_name_len(target, get16(cn->rdata));
+	if (tlen == 0)
+		return false;
+	uint8_t *lc = ctx->scratch[c->flip];
+	c->flip ^= 1;
+	wire_name_lower(lc, target, tlen);
+	cursor_set(c, target, lc, tlen);
+	/* A target outside the zone is for the client to follow. */
+	return wire_name_is_sub(lc, tlen, z->origin, z->origin_len);
+}
+
+/* Finds the node answering for the cursor's name: the name itself or the
+ * wildcard child of its closest encloser (RFC 4592). Walking down from the
+ * apex, a zone cut or a DNAME above the name takes over: *stop is set to
+ * the node that does, with *stop_off the offset of its labels in the name.
+ * Empty non-terminals exist as nodes, so the walk stops at the closest
+ * encloser. */
+static const struct zone_node *find_node(const struct zone *z,
+					 const struct cursor *c, uint16_t qtype,
+					 const struct zone_node **stop,
+					 size_t *stop_off, uint8_t *wc_buf)
+{
+	uint8_t offs[128];
+	size_t o = 0;
+	for (unsigned i = 0; i <= c->labels; i++) {
+		offs[i] = (uint8_t)o;
+		o += (size_t)c->name[o] + 1;
+	}
+	*stop = NULL;
+	const struct zone_node *ce = z->apex;
+	for (unsigned k = z->origin_labels; k <= c->labels; k++) {
+		size_t off = offs[c->labels - k];
+		const struct zone_node *n =
+			k == z->origin_labels
+				? z->apex
+				: zone_find(z, c->name + off, c->name_len - off);
+		if (!n)
+			break;
+		ce = n;
+		bool exact = k == c->labels;
+		if (((n->flags & ZONE_NODE_DELEG) &&
+		     !(exact && qtype == DNS_T_DS)) ||
+		    (!exact && (n->flags & ZONE_NODE_DNAME))) {
+			*stop = n;
+			*stop_off = off;
+			return NULL;
+		}
+		if (exact)
+			return n;
+	}
+	if (ce->name_len + 2u > DNS_MAX_NAME)
+		return NULL;
+	wc_buf[0] = 1;
+	wc_buf[1] = '*';
+	memcpy(wc_buf + 2, ce->name, ce->name_len);
+	return zone_find(z, wc_buf, ce->name_len + 2u);
+}
+
+/* Answers from zone z, following CNAMEs and DNAMEs inside it. */
+static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
+{
+	const uint16_t qtype = ctx->q.qtype;
+	struct cursor c = { 0 };
+	cursor_set(&c, ctx->q.qname, ctx->q.qname_lc, ctx->q.qname_len);
+
+	ctx->flags |= DNS_F_AA;
+	for (unsigned hop = 0; hop < MAX_CHAIN; hop++) {
+		const struct zone_node *stop;
+		size_t stop_off = 0;
+		const struct zone_node *node = find_node(
+			z, &c, qtype, &stop, &stop_off, ctx->scratch[2 + c.flip]);
+		if (stop && (stop->flags & ZONE_NODE_DELEG)) {
+			put_referral(ctx, z, stop);
+			return;
+		}
+		if (stop) {
+			if (!follow_dname(ctx, z, stop, stop_off, &c))
+				return;
+			continue;
+		}
+		if (!node) {
+			put_negative(ctx, z, DNS_RC_NXDOMAIN);
+			return;
+		}
+		if (qtype != DNS_T_CNAME && (node->flags & ZONE_NODE_CNAME)) {
+			/* ANY gets the CNAME alone (RFC 8482: one RRset). */
+			if (!follow_cname(ctx, z, node, &c) || qtype == DNS_T_ANY)
+				return;
+			continue;
+		}
+		if (node->n_rrsets == 0) {
+			put_negative(ctx, z, DNS_RC_NOERROR);
+			return;
+		}
+		if (qtype == DNS_T_ANY) {
+			/* RFC 8482: one RRset is enough. */
+			put_rrset(ctx, SEC_AN, c.owner, &node->rrsets[0],
+				  node->rrsets[0].ttl);
+			return;
+		}
+		const struct zone_rrset *rs = zone_node_rrset(node, qtype);
+		if (rs)
+			put_rrset(ctx, SEC_AN, c.owner, rs, rs->ttl);
+		else
+			put_negative(ctx, z, DNS_RC_NOERROR);
+		return;
+	}
+	/* MAX_CHAIN steps: a loop or an absurd chain; what we have stands. */
+}
+
+static bool name_eq(const uint8_t *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+#define NAME_IS(n, len, lit) name_eq(n, len, lit, sizeof(lit))
+
+/* CHAOS class: id.server/hostname.bind answer the NSID, version.bind and
+ * version.server the configured version; everything else is refused. */
+static void answer_chaos(struct answer_ctx *ctx, const struct answer_view *v)
+{
+	const struct wire_query *q = &ctx->q;
+	const char *text = NULL;
+	size_t text_len = 0;
+	if (NAME_IS(q->qname_lc, q->qname_len, "\2id\6server") ||
+	    NAME_IS(q->qname_lc, q->qname_len, "\10hostname\4bind")) {
+		text = v->nsid;
+		text_len = v->nsid_len;
+	} else if (NAME_IS(q->qname_lc, q->qname_len, "\7version\4bind") ||
+		   NAME_IS(q->qname_lc, q->qname_len, "\7version\6server")) {
+		text = v->version;
+		text_len = v->version_len;
+	}
+	if (!text || text_len > 255) {
+		ctx->flags |= DNS_RC_REFUSED;
+		return;
+	}
+	ctx->flags |= DNS_F_AA;
+	if (q->qtype != DNS_T_TXT && q->qtype != DNS_T_ANY)
+		return;
+	uint8_t rd[256];
+	rd[0] = (uint8_t)text_len;
+	memcpy(rd + 1, text, text_len);
+	if (wire_put_rr(&ctx->w, q->qname, DNS_T_TXT, DNS_C_CH, 0, rd,
+			(uint16_t)(text_len + 1)) == 0)
+		ctx->an++;
+	else
+		ctx->tc = true;
+}
+
+/* What the OPT record of the response carries. */
+struct opt_plan {
+	bool nsid, ecs, cookie;
+	size_t len;
+};
+
+static struct opt_plan plan_opt(const struct answer_ctx *ctx,
+				const struct answer_view *v, bool full)
+{
+	const struct wire_query *q = &ctx->q;
+	struct opt_plan p = { .len = 11 };
+	if (!q->has_opt)
+		return (struct opt_plan){ .len = 0 };
+	if (q->has_cookie) {
+		p.cookie = true;
+		p.len += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+	}
+	if (!full)
+		return p;
+	if (q->has_nsid && v->nsid) {
+		p.nsid = true;
+		p.len += 4 + v->nsid_len;
+	}
+	if (q->has_ecs) {
+		p.ecs = true;
+		p.len += 4 + 4 + (q->ecs_source + 7u) / 8;
+	}
+	return p;
+}
+
+static int put_opt(struct answer_ctx *ctx, const struct answer_view *v,
+		   const struct opt_plan *p, const struct sockaddr *src,
+		   uint32_t now)
+{
+	const struct wire_query *q = &ctx->q;
+	struct wire_writer *w = &ctx->w;
+	uint32_t ttl = (uint32_t)ctx->ext_rcode << 24 |
+		       (q->edns_do ? EDNS_DO : 0);
+	int ret = 0;
+	ret |= wire_put_u8(w, 0);
+	ret |= wire_put_u16(w, DNS_T_OPT);
+	ret |= wire_put_u16(w, v->udp_payload);
+	ret |= wire_put_u32(w, ttl);
+	ret |= wire_put_u16(w, (uint16_t)(p->len - 11));
+	if (p->nsid) {
+		ret |= wire_put_u16(w, EDNS_OPT_NSID);
+		ret |= wire_put_u16(w, (uint16_t)v->nsid_len);
+		ret |= wire_put_bytes(w, v->nsid, v->nsid_len);
+	}
+	if (p->ecs) {
+		size_t alen = (q->ecs_source + 7u) / 8;
+		ret |= wire_put_u16(w, EDNS_OPT_ECS);
+		ret |= wire_put_u16(w, (uint16_t)(4 + alen));
+		ret |= wire_put_u16(w, q->ecs_family);
+		ret |= wire_put_u8(w, q->ecs_source);
+		ret |= wire_put_u8(w, ctx->ecs_scope);
+		ret |= wire_put_bytes(w, q->ecs_addr, alen);
+	}
+	if (p->cookie) {
+		uint8_t sc[COOKIE_SERVER_LEN];
+		cookie_make(v->cookie_secret, q->cookie, now, src, sc);
+		ret |= wire_put_u16(w, EDNS_OPT_COOKIE);
+		ret |= wire_put_u16(w, COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN);
+		ret |= wire_put_bytes(w, q->cookie, COOKIE_CLIENT_LEN);
+		ret |= wire_put_bytes(w, sc, sizeof(sc));
+	}
+	if (ret == 0)
+		ctx->ar++;
+	return ret;
+}
+
+size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
+		      const uint8_t *pkt, size_t len, uint8_t *out,
+		      size_t out_cap, const struct sockaddr *src, bool tcp,
+		      uint32_t now)
+{
+	struct wire_query *q = &ctx->q;
+	ctx->stats.queries++;
+	enum wire_status st = wire_parse_query(pkt, len, q);
+	if (st == WIRE_DROP || out_cap < 512) {
+		ctx->stats.dropped++;
+		return 0;
+	}
+	ctx->an = ctx->ns = ctx->ar = 0;
+	ctx->tc = false;
+	ctx->ext_rcode = 0;
+	ctx->ecs_scope = 0;
+	ctx->flags = (uint16_t)(DNS_F_QR | (q->flags & 0x7800u));
+
+	size_t cap;
+	if (tcp)
+		cap = out_cap < 65535 ? out_cap : 65535;
+	else if (q->has_opt && q->edns_version == 0)
+		cap = q->edns_udp < 512 ? 512
+		      : q->edns_udp < v->udp_payload ? q->edns_udp
+						     : v->udp_payload;
+	else
+		cap = 512;
+	if (cap > out_cap)
+		cap = out_cap;
+	wire_writer_init(&ctx->w, out, cap);
+	ctx->w.len = DNS_HDR_LEN;
+
+	bool full = false;
+	if (st == WIRE_FORMERR) {
+		ctx->flags |= DNS_RC_FORMERR;
+	} else if (DNS_OPCODE(q->flags) != DNS_OP_QUERY) {
+		ctx->flags |= DNS_RC_NOTIMP;
+	} else if (q->has_opt && q->edns_version != 0) {
+		ctx->ext_rcode = DNS_RC_BADVERS >> 4;
+	} else if (!q->has_question) {
+		/* RFC 7873 5.4: a query with only a COOKIE gets a cookie. */
+		if (!(q->has_opt && q->has_cookie))
+			ctx->flags |= DNS_RC_FORMERR;
+	} else {
+		full = true;
+		ctx->flags |= q->flags & (DNS_F_RD | DNS_F_CD);
+	}
+
+	struct opt_plan plan = plan_opt(ctx, v, full);
+	uint16_t qd = 0;
+	if (q->has_question) {
+		wire_put_name(&ctx->w, q->qname, false);
+		wire_put_u16(&ctx->w, q->qtype);
+		wire_put_u16(&ctx->w, q->qclass);
+		qd = 1;
+	}
+	wire_writer_limit(&ctx->w, cap - plan.len);
+
+	if (full) {
+		const struct zone *z;
+		if (q->qclass == DNS_C_CH)
+			answer_chaos(ctx, v);
+		else if (q->qclass != DNS_C_IN)
+			ctx->flags |= DNS_RC_REFUSED;
+		else if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
+			ctx->flags |= DNS_RC_REFUSED;
+		else if (!(z = zoneset_find(v->zones, q->qname_lc,
+					    q->qname_len)))
+			ctx->flags |= DNS_RC_REFUSED;
+		else
+			answer_zone(ctx, z);
+	}
+
+	if (ctx->tc) {
+		ctx->flags |= DNS_F_TC;
+		ctx->stats.truncated++;
+	}
+	ctx->w.cap = cap;
+	if (plan.len)
+		put_opt(ctx, v, &plan, src, now);
+	wire_put_header(&ctx->w, q->id, ctx->flags, qd, ctx->an, ctx->ns,
+			ctx->ar);
+	unsigned rc = ctx->ext_rcode ? DNS_RC_BADVERS : DNS_RCODE(ctx->flags);
+	ctx->stats.rcode[rc < 17 ? rc : 0]++;
+	return ctx->w.len;
+}
