@@ -1,2 +1,356 @@
+/* geosteerd: the authoritative DNS daemon. Runs in the foreground; the main
+ * thread owns configuration, reloads and signals, and hands immutable
+ * snapshots to the UDP and TCP threads. */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "common/alloc.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "conf/conf.h"
+#include "dns/answer.h"
+#include "dns/tcp.h"
+#include "dns/udp.h"
+#include "dns/view.h"
+#include "dns/zone.h"
+
+/* Everything a reload replaces at once. view comes first: readers see
+ * only the view, and the main thread maps it back to its snapshot. */
+struct snapshot {
+	struct answer_view view;
+	struct conf *conf;
+	struct zoneset *zones;
+	struct snapshot *next_retired;
+};
+
+static void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	zoneset_free(s->zones);
+	conf_free(s->conf);
+	free(s);
+}
+
+/* Loads the config at path and every zone it names; reports every error
+ * (log_err) rather than stopping at the first. Returns 0 and a new
+ * snapshot, or a GS_E* code. */
+static int snapshot_load(const char *path, const uint8_t *secret,
+			 struct snapshot **out)
+{
+	struct conf *conf = NULL;
+	int ret = conf_load(path, NULL, NULL, &conf);
+	if (ret != 0)
+		return ret;
+	struct zone **zones = gs_xcalloc(conf->n_zones, sizeof(*zones));
+	size_t n_ok = 0;
+	for (size_t i = 0; i < conf->n_zones; i++) {
+		struct zone *z = NULL;
+		int zr = zone_load(conf->zones[i].origin, conf->zones[i].file,
+				   NULL, NULL, &z);
+		if (zr != 0) {
+			log_err("zone %s: not loaded (%s)",
+				conf->zones[i].origin, gs_strerror(zr));
+			ret = zr;
+			continue;
+		}
+		zones[n_ok++] = z;
+	}
+	if (ret != 0) {
+		for (size_t i = 0; i < n_ok; i++)
+			zone_free(zones[i]);
+		free(zones);
+		conf_free(conf);
+		return ret;
+	}
+	struct snapshot *s = gs_xcalloc(1, sizeof(*s));
+	s->conf = conf;
+	s->zones = zoneset_new(zones, n_ok);
+	s->view.zones = s->zones;
+	if (conf->nsid) {
+		s->view.nsid = conf->nsid;
+		s->view.nsid_len = strlen(conf->nsid);
+	}
+	if (conf->version) {
+		s->view.version = conf->version;
+		s->view.version_len = strlen(conf->version);
+	}
+	s->view.udp_payload = conf->udp_payload;
+	memcpy(s->view.cookie_secret, secret, COOKIE_SECRET_LEN);
+	*out = s;
+	return 0;
+}
+
+/* ---- systemd readiness (sd_notify without libsystemd) --------------- */
+
+static void notify_systemd(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("systemd: notify failed (%s)", strerror(errno));
+	close(fd);
+}
+
+/* ---- the running daemon -------------------------------------------- */
+
+struct daemon {
+	const char *conf_path;
+	uint8_t secret[COOKIE_SECRET_LEN];
+	struct event_base *base;
+	struct snapshot *cur;
+	struct snapshot *retired; /* waiting for readers to let go */
+	struct event *reclaim_ev;
+	struct view_pub pub;
+	struct udp_server *udp;
+	struct tcp_server *tcp;
+};
+
+static void reclaim(struct daemon *d)
+{
+	struct snapshot **pp = &d->retired;
+	while (*pp) {
+		struct snapshot *s = *pp;
+		if (view_is_unused(&d->pub, &s->view)) {
+			*pp = s->next_retired;
+			snapshot_free(s);
+		} else {
+			pp = &s->next_retired;
+		}
+	}
+	if (d->retired) {
+		struct timeval tv = { 0, 20000 };
+		event_add(d->reclaim_ev, &tv);
+	}
+}
+
+static void on_reclaim(evutil_socket_t fd, short what, void *arg)
+{
+	reclaim(arg);
+}
+
+static bool listen_same(const struct conf *a, const struct conf *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (a->listen[i].addr_len != b->listen[i].addr_len ||
+		    memcmp(&a->listen[i].addr, &b->listen[i].addr,
+			   a->listen[i].addr_len) != 0)
+			return false;
+	return true;
+}
+
+static void reload(struct daemon *d)
+{
+	log_info("reload: loading %s", d->conf_path);
+	struct snapshot *s = NULL;
+	int ret = snapshot_load(d->conf_path, d->secret, &s);
+	if (ret != 0) {
+		log_err("reload: failed (%s), still serving the previous "
+			"configuration", gs_strerror(ret));
+		return;
+	}
+	const struct conf *o = d->cur->conf, *n = s->conf;
+	if (!listen_same(o, n) || o->workers != n->workers ||
+	    o->tcp_max_clients != n->tcp_max_clients ||
+	    o->tcp_idle_timeout != n->tcp_idle_timeout)
+		log_warn("reload: listen, workers and tcp_* changes take "
+			 "effect at the next restart");
+	view_publish(&d->pub, &s->view);
+	d->cur->next_retired = d->retired;
+	d->retired = d->cur;
+	d->cur = s;
+	reclaim(d);
+	log_info("reload: done, %zu zone%s", n->n_zones,
+		 n->n_zones == 1 ? "" : "s");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_info("received %s, shutting down", strsignal((int)sig));
+	event_base_loopbreak(d->base);
+}
+
+static unsigned ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int run(const char *conf_path)
+{
+	struct daemon d = { .conf_path = conf_path };
+	int ret = 1;
+	struct event *sigs[4] = { NULL };
+
+	if (getrandom(d.secret, sizeof(d.secret), 0) != sizeof(d.secret))
+		log_fatal("cannot read random bytes (%s)", strerror(errno));
+	if (snapshot_load(conf_path, d.secret, &d.cur) != 0)
+		log_fatal("%s: not started because of the errors above",
+			  conf_path);
+	const struct conf *c = d.cur->conf;
+	unsigned workers = c->workers ? c->workers : ncpu();
+	unsigned n_udp = udp_server_threads(c->n_listen, workers);
+
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (!d.base)
+		log_fatal("cannot create the event loop");
+	view_pub_init(&d.pub, n_udp + 1, &d.cur->view);
+	if (udp_server_start(c->listen, c->n_listen, workers, &d.pub, 0,
+			     &d.udp) != 0)
+		goto out;
+	if (tcp_server_start(c->listen, c->n_listen, c->tcp_max_clients,
+			     c->tcp_idle_timeout, &d.pub, n_udp, &d.tcp) != 0)
+		goto out;
+
+	static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
+	for (size_t i = 0; i < GS_ARRAY_SIZE(signums); i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		event_add(sigs[i], NULL);
+	}
+	d.reclaim_ev = evtimer_new(d.base, on_reclaim, &d);
+
+	log_info("ready: %zu zone%s, %u udp thread%s, listening on %zu "
+		 "address%s", c->n_zones, c->n_zones == 1 ? "" : "s", n_udp,
+		 n_udp == 1 ? "" : "s", c->n_listen,
+		 c->n_listen == 1 ? "" : "es");
+	notify_systemd("READY=1");
+	event_base_dispatch(d.base);
+	notify_systemd("STOPPING=1");
+	ret = 0;
+out:
+	tcp_server_stop(d.tcp);
+	udp_server_stop(d.udp);
+	for (size_t i = 0; i < GS_ARRAY_SIZE(sigs); i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (d.reclaim_ev)
+		event_free(d.reclaim_ev);
+	while (d.retired) {
+		struct snapshot *s = d.retired;
+		d.retired = s->next_retired;
+		snapshot_free(s);
+	}
+	snapshot_free(d.cur);
+	view_pub_deinit(&d.pub);
+	event_base_free(d.base);
+	if (ret == 0)
+		log_info("stopped");
+	return ret;
+}
+
+static int check(const char *conf_path)
+{
+	static const uint8_t no_secret[COOKIE_SECRET_LEN];
+	struct snapshot *s = NULL;
+	if (snapshot_load(conf_path, no_secret, &s) != 0) {
+		fprintf(stderr, "%s: check failed\n", conf_path);
+		return 1;
+	}
+	printf("%s: ok (%zu zone%s)\n", conf_path, s->conf->n_zones,
+	       s->conf->n_zones == 1 ? "" : "s");
+	snapshot_free(s);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: geosteerd -c FILE [--check] [-l LEVEL] [--syslog]\n"
+		"       geosteerd -V\n"
+		"  -c, --config FILE    configuration file (JSON)\n"
+		"      --check          check the configuration and zones, "
+		"then exit\n"
+		"  -l, --log-level LVL  err, warn, info (default) or debug\n"
+		"      --syslog         log to syslog instead of stderr\n"
+		"  -V, --version        print the version and build features\n"
+		"  -h, --help           this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_SYSLOG };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "syslog", no_argument, NULL, OPT_SYSLOG },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf_path = NULL;
+	bool do_check = false, use_syslog = false;
+	enum log_level level = LOG_LVL_INFO;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:l:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case OPT_CHECK:
+			do_check = true;
+			break;
+		case 'l':
+			if (log_level_parse(optarg, &level) != 0) {
+				fprintf(stderr, "geosteerd: unknown log level "
+						"'%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_SYSLOG:
+			use_syslog = true;
+			break;
+		case 'V':
+			printf("geosteerd %s\nfeatures: %s\n", PACKAGE_VERSION,
+			       GS_BUILD_FEATURES[0] ? GS_BUILD_FEATURES
+						    : "none");
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !conf_path) {
+		usage(stderr);
+		return 2;
+	}
+	log_setup(level, use_syslog && !do_check);
+	return do_check ? check(conf_path) : run(conf_path);
+}

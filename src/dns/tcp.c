@@ -1,2 +1,341 @@
 #include "config.h"
-typedef int gs_placeholder_tcp;
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "common/alloc.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "dns/tcp.h"
+
+#define MSG_MAX 65535
+#define RBUF_SIZE (2 + MSG_MAX)
+/* Room for two full-size answers: a pipelining client keeps getting
+ * answers while the previous ones drain. */
+#define WBUF_SIZE (2 * (2 + MSG_MAX))
+
+struct tcp_conn {
+	struct tcp_server *srv;
+	int fd;
+	struct event *ev_read;  /* persistent, carries the idle timeout */
+	struct event *ev_write; /* while output is pending */
+	size_t rlen;
+	size_t wlen, woff;
+	uint8_t *rbuf;
+	uint8_t *wbuf;
+	struct sockaddr_storage peer;
+};
+
+struct tcp_listener {
+	int fd;
+	struct event *ev;
+	const char *text;
+};
+
+struct tcp_server {
+	struct event_base *base;
+	pthread_t thread;
+	bool started;
+	struct view_pub *pub;
+	unsigned reader;
+	struct timeval idle;
+	size_t n_listeners;
+	struct tcp_listener *listeners;
+	unsigned max_clients;
+	unsigned n_free;
+	struct tcp_conn *conns;
+	struct tcp_conn **free_list;
+	struct answer_ctx ctx;
+	uint8_t out[MSG_MAX];
+};
+
+static void conn_close(struct tcp_conn *c)
+{
+	struct tcp_server *s = c->srv;
+	event_del(c->ev_read);
+	event_del(c->ev_write);
+	close(c->fd);
+	c->fd = -1;
+	c->rlen = c->wlen = c->woff = 0;
+	s->free_list[s->n_free++] = c;
+}
+
+/* Sends pending output. Returns false if the connection was closed. */
+static bool conn_flush(struct tcp_conn *c)
+{
+	while (c->woff < c->wlen) {
+		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff,
+				 MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				event_add(c->ev_write, &c->srv->idle);
+				return true;
+			}
+			conn_close(c);
+			return false;
+		}
+		c->woff += (size_t)n;
+	}
+	c->woff = c->wlen = 0;
+	event_del(c->ev_write);
+	return true;
+}
+
+/* Answers every complete message in rbuf while there is room for a full
+ * answer in wbuf. Returns false if the connection was closed. */
+static bool conn_process(struct tcp_conn *c)
+{
+	struct tcp_server *s = c->srv;
+	size_t off = 0;
+	const struct answer_view *v = NULL;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	while (c->rlen - off >= 2) {
+		size_t mlen = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
+		if (c->rlen - off < 2 + mlen)
+			break;
+		if (WBUF_SIZE - c->wlen < 2 + MSG_MAX) {
+			/* Output full: stop reading until it drains. */
+			event_del(c->ev_read);
+			break;
+		}
+		if (!v)
+			v = view_acquire(s->pub, s->reader);
+		size_t n = answer_process(&s->ctx, v, c->rbuf + off + 2, mlen,
+					  s->out, sizeof(s->out),
+					  (const struct sockaddr *)&c->peer,
+					  true, (uint32_t)now.tv_sec);
+		off += 2 + mlen;
+		if (n == 0)
+			continue;
+		c->wbuf[c->wlen] = (uint8_t)(n >> 8);
+		c->wbuf[c->wlen + 1] = (uint8_t)n;
+		memcpy(c->wbuf + c->wlen + 2, s->out, n);
+		c->wlen += 2 + n;
+	}
+	if (v)
+		view_release(s->pub, s->reader);
+	if (off) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	return conn_flush(c);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	if (what & EV_TIMEOUT) {
+		conn_close(c);
+		return;
+	}
+	ssize_t n = recv(fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR)) {
+		conn_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->rlen += (size_t)n;
+	conn_process(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+	if (what & EV_TIMEOUT) {
+		/* The client stopped reading its answers. */
+		conn_close(c);
+		return;
+	}
+	if (!conn_flush(c) || c->wlen != 0)
+		return;
+	if (!event_pending(c->ev_read, EV_READ, NULL))
+		event_add(c->ev_read, &c->srv->idle);
+	if (c->rlen >= 2)
+		conn_process(c);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct tcp_server *s = arg;
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_neterr("tcp: accept failed (%s)",
+					   strerror(errno));
+			return;
+		}
+		if (s->n_free == 0) {
+			log_neterr("tcp: %u connections open, refusing one",
+				   s->max_clients);
+			close(fd);
+			continue;
+		}
+		int on = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		struct tcp_conn *c = s->free_list[--s->n_free];
+		c->fd = fd;
+		c->peer = peer;
+		c->rlen = c->wlen = c->woff = 0;
+		event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST,
+			     on_read, c);
+		event_assign(c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST,
+			     on_write, c);
+		event_add(c->ev_read, &s->idle);
+	}
+}
+
+static void *tcp_main(void *arg)
+{
+	struct tcp_server *s = arg;
+	event_base_dispatch(s->base);
+	return NULL;
+}
+
+static int open_listener(const struct conf_listen *l)
+{
+	int on = 1;
+	int fd = socket(l->addr.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (l->addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
+	    listen(fd, 256) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static void server_free(struct tcp_server *s)
+{
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		if (s->listeners[i].ev)
+			event_free(s->listeners[i].ev);
+		if (s->listeners[i].fd >= 0)
+			close(s->listeners[i].fd);
+	}
+	for (unsigned i = 0; i < s->max_clients; i++) {
+		struct tcp_conn *c = &s->conns[i];
+		if (c->fd >= 0)
+			close(c->fd);
+		event_free(c->ev_read);
+		event_free(c->ev_write);
+		free(c->rbuf);
+		free(c->wbuf);
+	}
+	if (s->base)
+		event_base_free(s->base);
+	free(s->listeners);
+	free(s->conns);
+	free(s->free_list);
+	free(s);
+}
+
+int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
+		     unsigned max_clients, double idle_timeout,
+		     struct view_pub *pub, unsigned reader,
+		     struct tcp_server **out)
+{
+	struct tcp_server *s = gs_xcalloc(1, sizeof(*s));
+	s->pub = pub;
+	s->reader = reader;
+	s->idle.tv_sec = (time_t)idle_timeout;
+	s->idle.tv_usec =
+		(suseconds_t)((idle_timeout - (double)s->idle.tv_sec) * 1e6);
+	s->base = event_base_new();
+	if (!s->base) {
+		log_err("tcp: cannot create an event loop");
+		free(s);
+		return GS_ESYS;
+	}
+	answer_ctx_init(&s->ctx);
+	s->max_clients = max_clients;
+	s->conns = gs_xcalloc(max_clients, sizeof(*s->conns));
+	s->free_list = gs_xcalloc(max_clients, sizeof(*s->free_list));
+	for (unsigned i = 0; i < max_clients; i++) {
+		struct tcp_conn *c = &s->conns[i];
+		c->srv = s;
+		c->fd = -1;
+		/* calloc: pages are only touched when a connection uses them */
+		c->rbuf = gs_xcalloc(1, RBUF_SIZE);
+		c->wbuf = gs_xcalloc(1, WBUF_SIZE);
+		c->ev_read = event_new(s->base, -1, 0, on_read, c);
+		c->ev_write = event_new(s->base, -1, 0, on_write, c);
+		s->free_list[max_clients - 1 - i] = c;
+	}
+	s->n_free = max_clients;
+	s->n_listeners = n_listen;
+	s->listeners = gs_xcalloc(n_listen, sizeof(*s->listeners));
+	for (size_t i = 0; i < n_listen; i++)
+		s->listeners[i].fd = -1;
+	for (size_t i = 0; i < n_listen; i++) {
+		struct tcp_listener *l = &s->listeners[i];
+		l->text = listen[i].text;
+		l->fd = open_listener(&listen[i]);
+		if (l->fd < 0) {
+			log_err("tcp: cannot listen on %s (%s)", l->text,
+				strerror(errno));
+			server_free(s);
+			return GS_ESYS;
+		}
+		l->ev = event_new(s->base, l->fd, EV_READ | EV_PERSIST,
+				  on_accept, s);
+		event_add(l->ev, NULL);
+	}
+	int e = pthread_create(&s->thread, NULL, tcp_main, s);
+	if (e != 0) {
+		log_err("tcp: cannot start a thread (%s)", strerror(e));
+		server_free(s);
+		return GS_ESYS;
+	}
+	s->started = true;
+	*out = s;
+	return 0;
+}
+
+void tcp_server_stats(const struct tcp_server *s, struct answer_stats *sum)
+{
+	const struct answer_stats *st = &s->ctx.stats;
+	sum->queries += st->queries;
+	sum->dropped += st->dropped;
+	sum->truncated += st->truncated;
+	for (size_t r = 0; r < 17; r++)
+		sum->rcode[r] += st->rcode[r];
+}
+
+void tcp_server_stop(struct tcp_server *s)
+{
+	if (!s)
+		return;
+	if (s->started) {
+		event_base_loopbreak(s->base);
+		pthread_join(s->thread, NULL);
+	}
+	server_free(s);
+}
