@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/siphash.h"
@@ -16,14 +17,14 @@ static uint64_t cookie_hash(const uint8_t secret[COOKIE_SECRET_LEN],
 	size_t n = 16;
 	memcpy(in, cc, 8);
 	memcpy(in + 8, head, 8);
+	/* Copied out by offset: src may be any sockaddr buffer. */
+	const uint8_t *raw = (const uint8_t *)src;
 	if (src && src->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)src;
-		memcpy(in + n, &s4->sin_addr, 4);
+		memcpy(in + n, raw + offsetof(struct sockaddr_in, sin_addr), 4);
 		n += 4;
 	} else if (src && src->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 =
-			(const struct sockaddr_in6 *)src;
-		memcpy(in + n, &s6->sin6_addr, 16);
+		memcpy(in + n, raw + offsetof(struct sockaddr_in6, sin6_addr),
+		       16);
 		n += 16;
 	}
 	return siphash24(secret, in, n);

@@ -101,9 +101,11 @@ static void fix_pktinfo(struct msghdr *h)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
-			pi->ipi_spec_dst = pi->ipi_addr;
-			pi->ipi_ifindex = 0;
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		}
 	}
 }
