@@ -229,6 +229,14 @@ static int run(const char *conf_path)
 	if (!d.base)
 		log_fatal("cannot create the event loop");
 	view_pub_init(&d.pub, n_udp + 1, &d.cur->view);
+	/* Handlers first: a signal that arrives once the first query is
+	 * answered must find them in place. */
+	static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
+	for (size_t i = 0; i < GS_ARRAY_SIZE(signums); i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		event_add(sigs[i], NULL);
+	}
+	d.reclaim_ev = evtimer_new(d.base, on_reclaim, &d);
 	if (udp_server_start(c->listen, c->n_listen, workers, &d.pub, 0,
 			     &d.udp) != 0)
 		goto out;
@@ -236,12 +244,6 @@ static int run(const char *conf_path)
 			     c->tcp_idle_timeout, &d.pub, n_udp, &d.tcp) != 0)
 		goto out;
 
-	static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
-	for (size_t i = 0; i < GS_ARRAY_SIZE(signums); i++) {
-		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
-		event_add(sigs[i], NULL);
-	}
-	d.reclaim_ev = evtimer_new(d.base, on_reclaim, &d);
 
 	log_info("ready: %zu zone%s, %u udp thread%s, listening on %zu "
 		 "address%s", c->n_zones, c->n_zones == 1 ? "" : "s", n_udp,
