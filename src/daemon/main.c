@@ -237,11 +237,12 @@ static int run(const char *conf_path)
 		event_add(sigs[i], NULL);
 	}
 	d.reclaim_ev = evtimer_new(d.base, on_reclaim, &d);
-	if (udp_server_start(c->listen, c->n_listen, workers, &d.pub, 0,
-			     &d.udp) != 0)
-		goto out;
+	/* TCP first: once UDP answers, TCP is listening too. */
 	if (tcp_server_start(c->listen, c->n_listen, c->tcp_max_clients,
 			     c->tcp_idle_timeout, &d.pub, n_udp, &d.tcp) != 0)
+		goto out;
+	if (udp_server_start(c->listen, c->n_listen, workers, &d.pub, 0,
+			     &d.udp) != 0)
 		goto out;
 
 
@@ -253,6 +254,14 @@ static int run(const char *conf_path)
 	event_base_dispatch(d.base);
 	notify_systemd("STOPPING=1");
 	ret = 0;
+	struct answer_stats u = { 0 }, t = { 0 };
+	udp_server_stats(d.udp, &u);
+	tcp_server_stats(d.tcp, &t);
+	log_info("served %llu udp and %llu tcp queries (%llu truncated, "
+		 "%llu dropped)",
+		 (unsigned long long)u.queries, (unsigned long long)t.queries,
+		 (unsigned long long)(u.truncated + t.truncated),
+		 (unsigned long long)(u.dropped + t.dropped));
 out:
 	tcp_server_stop(d.tcp);
 	udp_server_stop(d.udp);

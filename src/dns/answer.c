@@ -18,6 +18,15 @@ void answer_ctx_init(struct answer_ctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
+void answer_stats_add(struct answer_stats *sum, const struct answer_stats *add)
+{
+	sum->queries += add->queries;
+	sum->dropped += add->dropped;
+	sum->truncated += add->truncated;
+	for (size_t r = 0; r < GS_ARRAY_SIZE(sum->rcode); r++)
+		sum->rcode[r] += add->rcode[r];
+}
+
 static inline uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);

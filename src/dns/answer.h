@@ -49,6 +49,9 @@ struct answer_ctx {
 
 void answer_ctx_init(struct answer_ctx *ctx);
 
+/* Adds the counters of add into sum. */
+void answer_stats_add(struct answer_stats *sum, const struct answer_stats *add);
+
 /* Answers pkt[0..len) from a client at src (used for cookies), received
  * over TCP when tcp is true. The response goes to out[0..out_cap), out_cap
  * at least 512 (65535 for TCP). now is the wall-clock time in seconds.

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,8 @@ struct tcp_server {
 	unsigned n_free;
 	struct tcp_conn *conns;
 	struct tcp_conn **free_list;
+	uint8_t *bufs; /* every connection's rbuf and wbuf */
+	size_t bufs_len;
 	struct answer_ctx ctx;
 	uint8_t out[MSG_MAX];
 };
@@ -246,9 +249,9 @@ static void server_free(struct tcp_server *s)
 			close(c->fd);
 		event_free(c->ev_read);
 		event_free(c->ev_write);
-		free(c->rbuf);
-		free(c->wbuf);
 	}
+	if (s->bufs && s->bufs != MAP_FAILED)
+		munmap(s->bufs, s->bufs_len);
 	if (s->base)
 		event_base_free(s->base);
 	free(s->listeners);
@@ -276,15 +279,26 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 	}
 	answer_ctx_init(&s->ctx);
 	s->max_clients = max_clients;
+	/* All connection buffers in one anonymous mapping: a page becomes
+	 * resident only when a connection first uses it. */
+	s->bufs_len = (size_t)max_clients * (RBUF_SIZE + WBUF_SIZE);
+	s->bufs = mmap(NULL, s->bufs_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s->bufs == MAP_FAILED) {
+		log_err("tcp: cannot map %zu bytes of buffers (%s)",
+			s->bufs_len, strerror(errno));
+		event_base_free(s->base);
+		free(s);
+		return GS_ESYS;
+	}
 	s->conns = gs_xcalloc(max_clients, sizeof(*s->conns));
 	s->free_list = gs_xcalloc(max_clients, sizeof(*s->free_list));
 	for (unsigned i = 0; i < max_clients; i++) {
 		struct tcp_conn *c = &s->conns[i];
 		c->srv = s;
 		c->fd = -1;
-		/* calloc: pages are only touched when a connection uses them */
-		c->rbuf = gs_xcalloc(1, RBUF_SIZE);
-		c->wbuf = gs_xcalloc(1, WBUF_SIZE);
+		c->rbuf = s->bufs + (size_t)i * (RBUF_SIZE + WBUF_SIZE);
+		c->wbuf = c->rbuf + RBUF_SIZE;
 		c->ev_read = event_new(s->base, -1, 0, on_read, c);
 		c->ev_write = event_new(s->base, -1, 0, on_write, c);
 		s->free_list[max_clients - 1 - i] = c;
@@ -321,12 +335,7 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 
 void tcp_server_stats(const struct tcp_server *s, struct answer_stats *sum)
 {
-	const struct answer_stats *st = &s->ctx.stats;
-	sum->queries += st->queries;
-	sum->dropped += st->dropped;
-	sum->truncated += st->truncated;
-	for (size_t r = 0; r < 17; r++)
-		sum->rcode[r] += st->rcode[r];
+	answer_stats_add(sum, &s->ctx.stats);
 }
 
 void tcp_server_stop(struct tcp_server *s)

@@ -243,14 +243,8 @@ int udp_server_start(const struct conf_listen *listen, size_t n_listen,
 
 void udp_server_stats(const struct udp_server *s, struct answer_stats *sum)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		const struct answer_stats *st = &s->workers[i]->ctx.stats;
-		sum->queries += st->queries;
-		sum->dropped += st->dropped;
-		sum->truncated += st->truncated;
-		for (size_t r = 0; r < 17; r++)
-			sum->rcode[r] += st->rcode[r];
-	}
+	for (size_t i = 0; i < s->n; i++)
+		answer_stats_add(sum, &s->workers[i]->ctx.stats);
 }
 
 void udp_server_stop(struct udp_server *s)
