@@ -857,6 +857,7 @@ class Daemon:
         self.name = name
         self.proc = None
         self.returncode = None
+        self.env = None  # environment for the daemon (None: inherit)
         self.log_level = log_level
         self.conf_path = os.path.join(self.dir, "geosteerd.conf")
         self.log_path = os.path.join(self.dir, "geosteerd.log")
@@ -924,7 +925,7 @@ class Daemon:
         self._logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self._logf, stderr=self._logf,
-                                     cwd=self.dir)
+                                     cwd=self.dir, env=self.env)
         if wait:
             self.wait_ready()
         return self

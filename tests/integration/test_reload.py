@@ -6,6 +6,7 @@ SIGTERM and SIGINT."""
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -244,6 +245,27 @@ class Signals(unittest.TestCase):
                                  (rc, d.log_tail()))
             finally:
                 s.close()
+
+
+    def test_systemd_notify_ready_and_stopping(self):
+        """Type=notify: READY=1 once it answers, STOPPING=1 on SIGTERM."""
+        with Daemon(name="notify") as d:
+            path = d.path("notify.sock")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                sock.bind(path)
+                sock.settimeout(gstest.START_TIMEOUT)
+                d.env = dict(os.environ, NOTIFY_SOCKET=path)
+                d.start(wait=False)
+                self.assertEqual(sock.recv(256), b"READY=1")
+                # Ready means serving, over UDP and TCP, right away.
+                self.assertEqual(d.query("dig", Z, "SOA").status, "NOERROR")
+                self.assertEqual(d.query("kdig", Z, "SOA", tcp=True).status,
+                                 "NOERROR")
+                d.stop_clean()
+                self.assertEqual(sock.recv(256), b"STOPPING=1")
+            finally:
+                sock.close()
 
 
 if __name__ == "__main__":
