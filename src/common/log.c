@@ -14,8 +14,8 @@
 static enum log_level max_level = LOG_LVL_INFO;
 static bool to_syslog;
 
-static const char *const level_names[] = { "err", "warn", "info", "debug" };
-static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+static const char *const level_names[] = {"err", "warn", "info", "debug"};
+static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
 void log_setup(enum log_level level, bool use_syslog)
 {
@@ -90,7 +90,9 @@ void log_neterr(const char *fmt, ...)
 	    atomic_compare_exchange_strong(&neterr_window, &win, now)) {
 		int missed = atomic_exchange(&neterr_count, 0) - NETERR_PER_SEC;
 		if (missed > 0)
-			log_msg(LOG_LVL_DEBUG, "net: %d more packet errors not logged", missed);
+			log_msg(LOG_LVL_DEBUG,
+				"net: %d more packet errors not logged",
+				missed);
 	}
 	if (atomic_fetch_add(&neterr_count, 1) >= NETERR_PER_SEC)
 		return;

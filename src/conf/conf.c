@@ -28,11 +28,11 @@ struct ctx;
 struct item;
 
 enum item_type {
-	T_INT,    /* JSON integer in [min, max] -> unsigned 2, 4 or 8 bytes */
-	T_NUM,    /* JSON integer or real in [min, max] -> double */
-	T_STR,    /* string of min..max bytes -> char * (owned); when the
+	T_INT,	  /* JSON integer in [min, max] -> unsigned 2, 4 or 8 bytes */
+	T_NUM,	  /* JSON integer or real in [min, max] -> double */
+	T_STR,	  /* string of min..max bytes -> char * (owned); when the
 		   * default is none (NULL), null is accepted and means none */
-	T_PATH,   /* like T_STR, resolved against the config file's directory */
+	T_PATH,	  /* like T_STR, resolved against the config file's directory */
 	T_DNAME,  /* domain name, normalized to lowercase with final dot */
 	T_TABLE,  /* array of objects -> element array + count */
 	T_CUSTOM, /* parsed, defaulted and freed by callbacks */
@@ -67,34 +67,49 @@ struct item {
 	 * max 0 means no upper limit). */
 	double min;
 	double max;
-	double def;                  /* T_INT, T_NUM: default */
-	const char *def_str;         /* T_STR, T_PATH: default (NULL: none) */
-	size_t count_off;            /* T_TABLE: offset of the size_t count */
+	double def;		     /* T_INT, T_NUM: default */
+	const char *def_str;	     /* T_STR, T_PATH: default (NULL: none) */
+	size_t count_off;	     /* T_TABLE: offset of the size_t count */
 	const struct table *table;   /* T_TABLE */
 	const struct custom *custom; /* T_CUSTOM */
 };
 
 #define FIELD(st, f) .off = offsetof(st, f), .size = sizeof(((st *)0)->f)
 
-#define C_INT(st, k, f, lo, hi, d)                                             \
-	{ .key = k, .type = T_INT, FIELD(st, f), .min = lo, .max = hi,         \
-	  .def = d }
-#define C_NUM(st, k, f, lo, hi, d)                                             \
-	{ .key = k, .type = T_NUM, FIELD(st, f), .min = lo, .max = hi,         \
-	  .def = d }
-#define C_STR(st, k, f, lo, hi, d)                                             \
-	{ .key = k, .type = T_STR, FIELD(st, f), .min = lo, .max = hi,         \
-	  .def_str = d }
-#define C_REQ_PATH(st, k, f)                                                   \
-	{ .key = k, .type = T_PATH, .required = true, FIELD(st, f),            \
-	  .min = 1, .max = PATH_MAX - 1 }
-#define C_REQ_DNAME(st, k, f)                                                  \
-	{ .key = k, .type = T_DNAME, .required = true, FIELD(st, f) }
-#define C_REQ_TABLE(st, k, f, n, tab, lo, hi)                                  \
-	{ .key = k, .type = T_TABLE, .required = true, FIELD(st, f),           \
-	  .count_off = offsetof(st, n), .table = tab, .min = lo, .max = hi }
-#define C_CUSTOM(st, k, f, cb)                                                 \
-	{ .key = k, .type = T_CUSTOM, FIELD(st, f), .custom = cb }
+#define C_INT(st, k, f, lo, hi, d)                                           \
+	{                                                                    \
+		.key = k, .type = T_INT, FIELD(st, f), .min = lo, .max = hi, \
+		.def = d                                                     \
+	}
+#define C_NUM(st, k, f, lo, hi, d)                                           \
+	{                                                                    \
+		.key = k, .type = T_NUM, FIELD(st, f), .min = lo, .max = hi, \
+		.def = d                                                     \
+	}
+#define C_STR(st, k, f, lo, hi, d)                                           \
+	{                                                                    \
+		.key = k, .type = T_STR, FIELD(st, f), .min = lo, .max = hi, \
+		.def_str = d                                                 \
+	}
+#define C_REQ_PATH(st, k, f)                                              \
+	{                                                                 \
+		.key = k, .type = T_PATH, .required = true, FIELD(st, f), \
+		.min = 1, .max = PATH_MAX - 1                             \
+	}
+#define C_REQ_DNAME(st, k, f)                                             \
+	{                                                                 \
+		.key = k, .type = T_DNAME, .required = true, FIELD(st, f) \
+	}
+#define C_REQ_TABLE(st, k, f, n, tab, lo, hi)                              \
+	{                                                                  \
+		.key = k, .type = T_TABLE, .required = true, FIELD(st, f), \
+		.count_off = offsetof(st, n), .table = tab, .min = lo,     \
+		.max = hi                                                  \
+	}
+#define C_CUSTOM(st, k, f, cb)                                         \
+	{                                                              \
+		.key = k, .type = T_CUSTOM, FIELD(st, f), .custom = cb \
+	}
 
 struct ctx {
 	const char *file; /* the config file as named by the caller */
@@ -133,7 +148,7 @@ static void emit(struct ctx *ctx, const char *line)
 
 /* Reports "FILE: PATH: message" (or "FILE: message" when path is NULL). */
 static void err(struct ctx *ctx, const char *path, const char *fmt, ...)
-	GS_PRINTF(3, 4);
+    GS_PRINTF(3, 4);
 
 static void err(struct ctx *ctx, const char *path, const char *fmt, ...)
 {
@@ -196,7 +211,7 @@ static char *describe(const json_t *v)
 		return gs_xstrdup("an object");
 	case JSON_ARRAY:
 		return gs_xstrdup(json_array_size(v) ? "an array"
-						      : "an empty array");
+						     : "an empty array");
 	case JSON_STRING:
 		return quote(json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
@@ -317,8 +332,8 @@ static int parse_sockaddr(const char *text, uint16_t default_port,
 	}
 
 	const char *bad_host = family == AF_INET6
-				       ? "not an IPv6 address"
-				       : "not an IPv4 or IPv6 address";
+				   ? "not an IPv6 address"
+				   : "not an IPv4 or IPv6 address";
 	if (host_len == 0 || host_len >= sizeof(buf)) {
 		*why = bad_host;
 		goto out;
@@ -381,7 +396,7 @@ static bool same_sockaddr(const struct sockaddr_storage *a,
 
 #define DNS_PORT 53
 
-static const char *const listen_defaults[] = { "0.0.0.0:53", "[::]:53" };
+static const char *const listen_defaults[] = {"0.0.0.0:53", "[::]:53"};
 
 /* Returns the index of an earlier parsed listen entry with the same
  * address as entry i, or i when there is none. */
@@ -472,36 +487,36 @@ static void listen_free(void *base)
 }
 
 static const struct custom listen_custom = {
-	.parse = listen_parse,
-	.dflt = listen_default,
-	.free = listen_free,
+    .parse = listen_parse,
+    .dflt = listen_default,
+    .free = listen_free,
 };
 
 /* ---- the schema ------------------------------------------------------- */
 
 static const struct item zone_items[] = {
-	C_REQ_DNAME(struct conf_zone, "origin", origin),
-	C_REQ_PATH(struct conf_zone, "file", file),
-	{ .key = NULL },
+    C_REQ_DNAME(struct conf_zone, "origin", origin),
+    C_REQ_PATH(struct conf_zone, "file", file),
+    {.key = NULL},
 };
 
 static const struct table zone_table = {
-	.items = zone_items,
-	.elem_size = sizeof(struct conf_zone),
-	.unique_key = "origin",
-	.what = "zone",
+    .items = zone_items,
+    .elem_size = sizeof(struct conf_zone),
+    .unique_key = "origin",
+    .what = "zone",
 };
 
 static const struct item conf_items[] = {
-	C_CUSTOM(struct conf, "listen", listen, &listen_custom),
-	C_INT(struct conf, "workers", workers, 0, 1024, 0),
-	C_STR(struct conf, "nsid", nsid, 1, 255, NULL),
-	C_STR(struct conf, "version", version, 1, 255, NULL),
-	C_INT(struct conf, "udp_payload", udp_payload, 512, 4096, 1232),
-	C_NUM(struct conf, "tcp_idle_timeout", tcp_idle_timeout, 0.1, 300, 10),
-	C_INT(struct conf, "tcp_max_clients", tcp_max_clients, 1, 65535, 256),
-	C_REQ_TABLE(struct conf, "zones", zones, n_zones, &zone_table, 1, 0),
-	{ .key = NULL },
+    C_CUSTOM(struct conf, "listen", listen, &listen_custom),
+    C_INT(struct conf, "workers", workers, 0, 1024, 0),
+    C_STR(struct conf, "nsid", nsid, 1, 255, NULL),
+    C_STR(struct conf, "version", version, 1, 255, NULL),
+    C_INT(struct conf, "udp_payload", udp_payload, 512, 4096, 1232),
+    C_NUM(struct conf, "tcp_idle_timeout", tcp_idle_timeout, 0.1, 300, 10),
+    C_INT(struct conf, "tcp_max_clients", tcp_max_clients, 1, 65535, 256),
+    C_REQ_TABLE(struct conf, "zones", zones, n_zones, &zone_table, 1, 0),
+    {.key = NULL},
 };
 
 /* ---- values ----------------------------------------------------------- */
@@ -610,11 +625,10 @@ static char *resolve_path(const char *dir, const char *p)
 }
 
 static int parse_object(struct ctx *ctx, const json_t *obj,
-			const struct item *items, void *base,
-			const char *path);
+			const struct item *items, void *base, const char *path);
 
-static int parse_table(struct ctx *ctx, const struct item *it,
-		       const char *path, const json_t *val, void *base)
+static int parse_table(struct ctx *ctx, const struct item *it, const char *path,
+		       const json_t *val, void *base)
 {
 	const struct table *t = it->table;
 	const struct item *uniq = NULL;
@@ -683,8 +697,8 @@ out:
 	return ret;
 }
 
-static int parse_value(struct ctx *ctx, const struct item *it,
-		       const char *path, const json_t *val, void *base)
+static int parse_value(struct ctx *ctx, const struct item *it, const char *path,
+		       const json_t *val, void *base)
 {
 	char *got = describe(val);
 	char *s = NULL;
@@ -696,8 +710,10 @@ static int parse_value(struct ctx *ctx, const struct item *it,
 		bool ok = json_is_integer(val);
 		json_int_t v = ok ? json_integer_value(val) : 0;
 		if (!ok || v < (json_int_t)it->min || v > (json_int_t)it->max) {
-			err(ctx, path, "must be an integer from %.0f to %.0f "
-				       "(got %s)", it->min, it->max, got);
+			err(ctx, path,
+			    "must be an integer from %.0f to %.0f "
+			    "(got %s)",
+			    it->min, it->max, got);
 			goto out;
 		}
 		store_uint(field(base, it), it->size, (unsigned long long)v);
@@ -717,8 +733,8 @@ static int parse_value(struct ctx *ctx, const struct item *it,
 	}
 	case T_STR:
 	case T_PATH: {
-		const char *what = it->type == T_PATH ? "a file name"
-						      : "a string";
+		const char *what =
+		    it->type == T_PATH ? "a file name" : "a string";
 		/* null spells out the default "none" (as in the sample). */
 		if (json_is_null(val) && !it->required && !it->def_str)
 			break;
@@ -783,7 +799,7 @@ static void set_default(const struct item *it, void *base)
 	case T_STR:
 	case T_PATH:
 		*(char **)field(base, it) =
-			it->def_str ? gs_xstrdup(it->def_str) : NULL;
+		    it->def_str ? gs_xstrdup(it->def_str) : NULL;
 		break;
 	case T_DNAME:
 	case T_TABLE:
@@ -815,14 +831,14 @@ static int parse_object(struct ctx *ctx, const json_t *obj,
 
 	if (!json_is_object(obj)) {
 		char *got = describe(obj);
-		err(ctx, path ? path : "top level",
-		    "must be %s (got %s)", path ? "an object" : "a JSON object",
-		    got);
+		err(ctx, path ? path : "top level", "must be %s (got %s)",
+		    path ? "an object" : "a JSON object", got);
 		free(got);
 		return GS_ECONFIG;
 	}
 	/* Present keys first, in file order (jansson keeps it). */
-	json_object_foreach ((json_t *)obj, key, val) {
+	json_object_foreach((json_t *)obj, key, val)
+	{
 		const struct item *it = find_item(items, key);
 		char *kpath = path_key(path, key);
 		if (!it) {
@@ -945,10 +961,9 @@ out:
 	return ret;
 }
 
-int conf_load(const char *path, conf_diag_fn diag, void *arg,
-	      struct conf **out)
+int conf_load(const char *path, conf_diag_fn diag, void *arg, struct conf **out)
 {
-	struct ctx ctx = { .file = path, .diag = diag, .arg = arg };
+	struct ctx ctx = {.file = path, .diag = diag, .arg = arg};
 	struct conf *c = NULL;
 	FILE *fp = NULL;
 	json_t *root = NULL;

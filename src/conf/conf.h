@@ -26,12 +26,12 @@ struct conf {
 
 	size_t n_listen;
 	struct conf_listen *listen; /* default: 0.0.0.0:53 and [::]:53 */
-	unsigned workers;           /* UDP threads per address; 0 = one per CPU */
-	char *nsid;                 /* NSID and id.server answer; NULL = none */
-	char *version;              /* version.bind answer; NULL = REFUSED */
-	uint16_t udp_payload;       /* our EDNS UDP payload: 512..4096, 1232 */
-	double tcp_idle_timeout;    /* seconds: 0.1..300, default 10 */
-	unsigned tcp_max_clients;   /* 1..65535, default 256 */
+	unsigned workers;	  /* UDP threads per address; 0 = one per CPU */
+	char *nsid;		  /* NSID and id.server answer; NULL = none */
+	char *version;		  /* version.bind answer; NULL = REFUSED */
+	uint16_t udp_payload;	  /* our EDNS UDP payload: 512..4096, 1232 */
+	double tcp_idle_timeout;  /* seconds: 0.1..300, default 10 */
+	unsigned tcp_max_clients; /* 1..65535, default 256 */
 
 	size_t n_zones;
 	struct conf_zone *zones;

@@ -101,7 +101,7 @@ static void notify_systemd(const char *msg)
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (!path || (path[0] != '/' && path[0] != '@'))
 		return;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = strlen(path);
 	if (len >= sizeof(sa.sun_path))
 		return;
@@ -112,7 +112,8 @@ static void notify_systemd(const char *msg)
 	if (fd < 0)
 		return;
 	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) <
+	    0)
 		log_warn("systemd: notify failed (%s)", strerror(errno));
 	close(fd);
 }
@@ -144,7 +145,7 @@ static void reclaim(struct daemon *d)
 		}
 	}
 	if (d->retired) {
-		struct timeval tv = { 0, 20000 };
+		struct timeval tv = {0, 20000};
 		event_add(d->reclaim_ev, &tv);
 	}
 }
@@ -173,7 +174,8 @@ static void reload(struct daemon *d)
 	int ret = snapshot_load(d->conf_path, d->secret, &s);
 	if (ret != 0) {
 		log_err("reload: failed (%s), still serving the previous "
-			"configuration", gs_strerror(ret));
+			"configuration",
+			gs_strerror(ret));
 		return;
 	}
 	const struct conf *o = d->cur->conf, *n = s->conf;
@@ -210,9 +212,9 @@ static unsigned ncpu(void)
 
 static int run(const char *conf_path)
 {
-	struct daemon d = { .conf_path = conf_path };
+	struct daemon d = {.conf_path = conf_path};
 	int ret = 1;
-	struct event *sigs[4] = { NULL };
+	struct event *sigs[4] = {NULL};
 
 	if (getrandom(d.secret, sizeof(d.secret), 0) != sizeof(d.secret))
 		log_fatal("cannot read random bytes (%s)", strerror(errno));
@@ -231,7 +233,7 @@ static int run(const char *conf_path)
 	view_pub_init(&d.pub, n_udp + 1, &d.cur->view);
 	/* Handlers first: a signal that arrives once the first query is
 	 * answered must find them in place. */
-	static const int signums[] = { SIGHUP, SIGTERM, SIGINT };
+	static const int signums[] = {SIGHUP, SIGTERM, SIGINT};
 	for (size_t i = 0; i < GS_ARRAY_SIZE(signums); i++) {
 		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
 		event_add(sigs[i], NULL);
@@ -245,16 +247,16 @@ static int run(const char *conf_path)
 			     &d.udp) != 0)
 		goto out;
 
-
 	log_info("ready: %zu zone%s, %u udp thread%s, listening on %zu "
-		 "address%s", c->n_zones, c->n_zones == 1 ? "" : "s", n_udp,
+		 "address%s",
+		 c->n_zones, c->n_zones == 1 ? "" : "s", n_udp,
 		 n_udp == 1 ? "" : "s", c->n_listen,
 		 c->n_listen == 1 ? "" : "es");
 	notify_systemd("READY=1");
 	event_base_dispatch(d.base);
 	notify_systemd("STOPPING=1");
 	ret = 0;
-	struct answer_stats u = { 0 }, t = { 0 };
+	struct answer_stats u = {0}, t = {0};
 	udp_server_stats(d.udp, &u);
 	tcp_server_stats(d.tcp, &t);
 	log_info("served %llu udp and %llu tcp queries (%llu truncated, "
@@ -315,13 +317,13 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_SYSLOG };
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "syslog", no_argument, NULL, OPT_SYSLOG },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, OPT_SYSLOG},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *conf_path = NULL;
 	bool do_check = false, use_syslog = false;
@@ -337,8 +339,10 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			if (log_level_parse(optarg, &level) != 0) {
-				fprintf(stderr, "geosteerd: unknown log level "
-						"'%s'\n", optarg);
+				fprintf(stderr,
+					"geosteerd: unknown log level "
+					"'%s'\n",
+					optarg);
 				return 2;
 			}
 			break;

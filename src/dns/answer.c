@@ -98,12 +98,12 @@ static void put_referral(struct answer_ctx *ctx, const struct zone *z,
 		const struct zone_node *g = zone_find(z, lc, tlen);
 		if (!g)
 			continue;
-		static const uint16_t glue_types[] = { DNS_T_A, DNS_T_AAAA };
+		static const uint16_t glue_types[] = {DNS_T_A, DNS_T_AAAA};
 		for (size_t t = 0; t < GS_ARRAY_SIZE(glue_types); t++) {
 			const struct zone_rrset *rs =
-				zone_node_rrset(g, glue_types[t]);
-			if (!rs || put_rrset(ctx, SEC_AR, g->name, rs,
-					     rs->ttl) == 0)
+			    zone_node_rrset(g, glue_types[t]);
+			if (!rs ||
+			    put_rrset(ctx, SEC_AR, g->name, rs, rs->ttl) == 0)
 				continue;
 			/* Glue under the cut is needed to reach the child at
 			 * all: without it the response is truncated
@@ -162,11 +162,11 @@ static bool follow_dname(struct answer_ctx *ctx, const struct zone *z,
 	rd[1] = (uint8_t)len;
 	memcpy(rd + 2, syn, len);
 	struct zone_rrset cname = {
-		.type = DNS_T_CNAME,
-		.count = 1,
-		.ttl = dn->ttl,
-		.rdata_len = (uint32_t)(2 + len),
-		.rdata = rd,
+	    .type = DNS_T_CNAME,
+	    .count = 1,
+	    .ttl = dn->ttl,
+	    .rdata_len = (uint32_t)(2 + len),
+	    .rdata = rd,
 	};
 	if (put_rrset(ctx, SEC_AN, c->owner, &cname, dn->ttl) != 0)
 		return false;
@@ -218,9 +218,9 @@ static const struct zone_node *find_node(const struct zone *z,
 	for (unsigned k = z->origin_labels; k <= c->labels; k++) {
 		size_t off = offs[c->labels - k];
 		const struct zone_node *n =
-			k == z->origin_labels
-				? z->apex
-				: zone_find(z, c->name + off, c->name_len - off);
+		    k == z->origin_labels
+			? z->apex
+			: zone_find(z, c->name + off, c->name_len - off);
 		if (!n)
 			break;
 		ce = n;
@@ -247,7 +247,7 @@ static const struct zone_node *find_node(const struct zone *z,
 static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 {
 	const uint16_t qtype = ctx->q.qtype;
-	struct cursor c = { 0 };
+	struct cursor c = {0};
 	cursor_set(&c, ctx->q.qname, ctx->q.qname_lc, ctx->q.qname_len);
 
 	ctx->flags |= DNS_F_AA;
@@ -255,7 +255,7 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		const struct zone_node *stop;
 		size_t stop_off = 0;
 		const struct zone_node *node = find_node(
-			z, &c, qtype, &stop, &stop_off, ctx->scratch[2 + c.flip]);
+		    z, &c, qtype, &stop, &stop_off, ctx->scratch[2 + c.flip]);
 		if (stop && (stop->flags & ZONE_NODE_DELEG)) {
 			put_referral(ctx, z, stop);
 			return;
@@ -271,7 +271,8 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		}
 		if (qtype != DNS_T_CNAME && (node->flags & ZONE_NODE_CNAME)) {
 			/* ANY gets the CNAME alone (RFC 8482: one RRset). */
-			if (!follow_cname(ctx, z, node, &c) || qtype == DNS_T_ANY)
+			if (!follow_cname(ctx, z, node, &c) ||
+			    qtype == DNS_T_ANY)
 				return;
 			continue;
 		}
@@ -344,9 +345,9 @@ static struct opt_plan plan_opt(const struct answer_ctx *ctx,
 				const struct answer_view *v, bool full)
 {
 	const struct wire_query *q = &ctx->q;
-	struct opt_plan p = { .len = 11 };
+	struct opt_plan p = {.len = 11};
 	if (!q->has_opt)
-		return (struct opt_plan){ .len = 0 };
+		return (struct opt_plan){.len = 0};
 	if (q->has_cookie) {
 		p.cookie = true;
 		p.len += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
@@ -370,8 +371,8 @@ static int put_opt(struct answer_ctx *ctx, const struct answer_view *v,
 {
 	const struct wire_query *q = &ctx->q;
 	struct wire_writer *w = &ctx->w;
-	uint32_t ttl = (uint32_t)ctx->ext_rcode << 24 |
-		       (q->edns_do ? EDNS_DO : 0);
+	uint32_t ttl =
+	    (uint32_t)ctx->ext_rcode << 24 | (q->edns_do ? EDNS_DO : 0);
 	int ret = 0;
 	ret |= wire_put_u8(w, 0);
 	ret |= wire_put_u16(w, DNS_T_OPT);
@@ -427,7 +428,7 @@ size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
 	if (tcp)
 		cap = out_cap < 65535 ? out_cap : 65535;
 	else if (q->has_opt && q->edns_version == 0)
-		cap = q->edns_udp < 512 ? 512
+		cap = q->edns_udp < 512		     ? 512
 		      : q->edns_udp < v->udp_payload ? q->edns_udp
 						     : v->udp_payload;
 	else

@@ -17,10 +17,10 @@
  * Built by the main thread at start and reload. Borrowed pointers. */
 struct answer_view {
 	const struct zoneset *zones;
-	const char *nsid;    /* NULL: no NSID and id.server is REFUSED */
-	size_t nsid_len;     /* 1..255 */
-	const char *version; /* NULL: version.bind is REFUSED */
-	size_t version_len;  /* 1..255 */
+	const char *nsid;     /* NULL: no NSID and id.server is REFUSED */
+	size_t nsid_len;      /* 1..255 */
+	const char *version;  /* NULL: version.bind is REFUSED */
+	size_t version_len;   /* 1..255 */
 	uint16_t udp_payload; /* our EDNS UDP size, 512..4096 */
 	uint8_t cookie_secret[COOKIE_SECRET_LEN];
 };
@@ -38,7 +38,7 @@ struct answer_ctx {
 	struct wire_query q;
 	struct wire_writer w;
 	uint16_t an, ns, ar; /* section counts of the response */
-	uint16_t flags;      /* response flags being built */
+	uint16_t flags;	     /* response flags being built */
 	uint8_t ext_rcode;   /* high bits of the rcode, for OPT */
 	uint8_t ecs_scope;   /* scope to send in an ECS echo */
 	bool tc;

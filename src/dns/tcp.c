@@ -29,7 +29,7 @@
 struct tcp_conn {
 	struct tcp_server *srv;
 	int fd;
-	struct event *ev_read;  /* persistent, carries the idle timeout */
+	struct event *ev_read;	/* persistent, carries the idle timeout */
 	struct event *ev_write; /* while output is pending */
 	size_t rlen;
 	size_t wlen, woff;
@@ -270,7 +270,7 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 	s->reader = reader;
 	s->idle.tv_sec = (time_t)idle_timeout;
 	s->idle.tv_usec =
-		(suseconds_t)((idle_timeout - (double)s->idle.tv_sec) * 1e6);
+	    (suseconds_t)((idle_timeout - (double)s->idle.tv_sec) * 1e6);
 	s->base = event_base_new();
 	if (!s->base) {
 		log_err("tcp: cannot create an event loop");

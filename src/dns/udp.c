@@ -70,20 +70,20 @@ static int open_socket(const struct conf_listen *l, bool *pktinfo)
 		goto fail;
 	/* A bounded wait, so a stopping thread never sleeps for long even if
 	 * shutdown() did not wake it. */
-	struct timeval tv = { .tv_sec = 1 };
+	struct timeval tv = {.tv_sec = 1};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	int buf = 1 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	*pktinfo = is_wildcard(&l->addr);
 	if (l->addr.ss_family == AF_INET6) {
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-			       sizeof(on)) < 0)
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) <
+		    0)
 			goto fail;
 		if (*pktinfo && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO,
 					   &on, sizeof(on)) < 0)
 			goto fail;
-	} else if (*pktinfo &&
-		   setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0) {
+	} else if (*pktinfo && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on,
+					  sizeof(on)) < 0) {
 		goto fail;
 	}
 	if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0)
@@ -117,7 +117,7 @@ static void *worker_main(void *arg)
 		for (int i = 0; i < BATCH; i++) {
 			w->rx[i].msg_hdr.msg_namelen = sizeof(w->addr[i]);
 			w->rx[i].msg_hdr.msg_controllen =
-				w->pktinfo ? CMSG_SPACE_MAX : 0;
+			    w->pktinfo ? CMSG_SPACE_MAX : 0;
 			w->rx[i].msg_hdr.msg_flags = 0;
 		}
 		int n = recvmmsg(w->fd, w->rx, BATCH, MSG_WAITFORONE, NULL);
@@ -137,10 +137,10 @@ static void *worker_main(void *arg)
 			if (rh->msg_flags & MSG_TRUNC)
 				continue;
 			size_t len = answer_process(
-				&w->ctx, v, w->rx_buf[i], w->rx[i].msg_len,
-				w->tx_buf[i], TX_SIZE,
-				(const struct sockaddr *)&w->addr[i], false,
-				(uint32_t)now.tv_sec);
+			    &w->ctx, v, w->rx_buf[i], w->rx[i].msg_len,
+			    w->tx_buf[i], TX_SIZE,
+			    (const struct sockaddr *)&w->addr[i], false,
+			    (uint32_t)now.tv_sec);
 			if (len == 0)
 				continue;
 			struct msghdr *th = &w->tx[m].msg_hdr;
@@ -151,7 +151,8 @@ static void *worker_main(void *arg)
 			th->msg_name = &w->addr[i];
 			th->msg_namelen = rh->msg_namelen;
 			th->msg_control = w->pktinfo ? w->cmsg[i] : NULL;
-			th->msg_controllen = w->pktinfo ? rh->msg_controllen : 0;
+			th->msg_controllen =
+			    w->pktinfo ? rh->msg_controllen : 0;
 			th->msg_flags = 0;
 			if (w->pktinfo)
 				fix_pktinfo(th);

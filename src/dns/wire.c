@@ -172,8 +172,7 @@ static bool parse_ecs(const uint8_t *d, uint16_t olen, struct wire_query *q)
 	return true;
 }
 
-static bool parse_cookie(const uint8_t *d, uint16_t olen,
-			 struct wire_query *q)
+static bool parse_cookie(const uint8_t *d, uint16_t olen, struct wire_query *q)
 {
 	if (q->has_cookie)
 		return false;
@@ -461,8 +460,7 @@ int wire_put_bytes(struct wire_writer *w, const void *p, size_t n)
  * same name as the one starting at buffer offset pos, ignoring case. The
  * buffer holds only what this writer wrote, but pointers are still checked
  * to go backwards and hops are bounded. */
-static bool match_at(const struct wire_writer *w, const uint8_t *s,
-		     size_t pos)
+static bool match_at(const struct wire_writer *w, const uint8_t *s, size_t pos)
 {
 	const uint8_t *buf = w->buf;
 	size_t end = w->len;
@@ -609,8 +607,7 @@ int wire_put_rr(struct wire_writer *w, const uint8_t *owner, uint16_t type,
 	if ((ret = wire_put_name(w, owner, true)) < 0 ||
 	    (ret = wire_put_u16(w, type)) < 0 ||
 	    (ret = wire_put_u16(w, rclass)) < 0 ||
-	    (ret = wire_put_u32(w, ttl)) < 0 ||
-	    (ret = wire_put_u16(w, 0)) < 0)
+	    (ret = wire_put_u32(w, ttl)) < 0 || (ret = wire_put_u16(w, 0)) < 0)
 		goto fail;
 
 	rd_at = w->len;

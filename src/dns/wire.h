@@ -15,21 +15,46 @@
 
 /* Types and classes used by the code (others are just numbers). */
 enum {
-	DNS_T_A = 1, DNS_T_NS = 2, DNS_T_CNAME = 5, DNS_T_SOA = 6,
-	DNS_T_PTR = 12, DNS_T_HINFO = 13, DNS_T_MX = 15, DNS_T_TXT = 16,
-	DNS_T_AAAA = 28, DNS_T_SRV = 33, DNS_T_NAPTR = 35, DNS_T_DNAME = 39,
-	DNS_T_OPT = 41, DNS_T_DS = 43, DNS_T_SSHFP = 44, DNS_T_RRSIG = 46,
-	DNS_T_NSEC = 47, DNS_T_DNSKEY = 48, DNS_T_TLSA = 52, DNS_T_SVCB = 64,
-	DNS_T_HTTPS = 65, DNS_T_IXFR = 251, DNS_T_AXFR = 252,
-	DNS_T_MAILB = 253, DNS_T_MAILA = 254, DNS_T_ANY = 255, DNS_T_CAA = 257,
+	DNS_T_A = 1,
+	DNS_T_NS = 2,
+	DNS_T_CNAME = 5,
+	DNS_T_SOA = 6,
+	DNS_T_PTR = 12,
+	DNS_T_HINFO = 13,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28,
+	DNS_T_SRV = 33,
+	DNS_T_NAPTR = 35,
+	DNS_T_DNAME = 39,
+	DNS_T_OPT = 41,
+	DNS_T_DS = 43,
+	DNS_T_SSHFP = 44,
+	DNS_T_RRSIG = 46,
+	DNS_T_NSEC = 47,
+	DNS_T_DNSKEY = 48,
+	DNS_T_TLSA = 52,
+	DNS_T_SVCB = 64,
+	DNS_T_HTTPS = 65,
+	DNS_T_IXFR = 251,
+	DNS_T_AXFR = 252,
+	DNS_T_MAILB = 253,
+	DNS_T_MAILA = 254,
+	DNS_T_ANY = 255,
+	DNS_T_CAA = 257,
 };
 enum { DNS_C_IN = 1, DNS_C_CH = 3, DNS_C_NONE = 254, DNS_C_ANY = 255 };
 enum {
 	DNS_OP_QUERY = 0,
 };
 enum {
-	DNS_RC_NOERROR = 0, DNS_RC_FORMERR = 1, DNS_RC_SERVFAIL = 2,
-	DNS_RC_NXDOMAIN = 3, DNS_RC_NOTIMP = 4, DNS_RC_REFUSED = 5, DNS_RC_YXDOMAIN = 6,
+	DNS_RC_NOERROR = 0,
+	DNS_RC_FORMERR = 1,
+	DNS_RC_SERVFAIL = 2,
+	DNS_RC_NXDOMAIN = 3,
+	DNS_RC_NOTIMP = 4,
+	DNS_RC_REFUSED = 5,
+	DNS_RC_YXDOMAIN = 6,
 	DNS_RC_BADVERS = 16, /* extended: needs OPT */
 };
 /* Header flag bits in the 16-bit flags word (bytes 2-3 of the header). */
@@ -62,18 +87,18 @@ enum wire_status {
 /* A parsed query. All fields are copies: nothing points into the packet. */
 struct wire_query {
 	uint16_t id;
-	uint16_t flags;   /* raw header flags word */
+	uint16_t flags;	  /* raw header flags word */
 	uint16_t qdcount; /* raw counts, as received */
 	uint16_t ancount;
 	uint16_t nscount;
 	uint16_t arcount;
 
-	bool has_question; /* question parsed and valid, may be echoed */
-	uint8_t qname_len; /* wire length including the root label */
+	bool has_question;    /* question parsed and valid, may be echoed */
+	uint8_t qname_len;    /* wire length including the root label */
 	uint8_t qname_labels; /* labels, not counting the root */
 	uint16_t qtype;
 	uint16_t qclass;
-	uint8_t qname[DNS_MAX_NAME];    /* as received (case kept) */
+	uint8_t qname[DNS_MAX_NAME];	/* as received (case kept) */
 	uint8_t qname_lc[DNS_MAX_NAME]; /* lowercased copy */
 
 	/* EDNS (RFC 6891). has_opt is false when no OPT was present or the OPT
@@ -87,9 +112,9 @@ struct wire_query {
 
 	/* EDNS Client Subnet (RFC 7871), validated per its section 6. */
 	bool has_ecs;
-	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
-	uint8_t ecs_scope;   /* SCOPE PREFIX-LENGTH as received */
-	uint16_t ecs_family; /* 1 = IPv4, 2 = IPv6 */
+	uint8_t ecs_source;   /* SOURCE PREFIX-LENGTH */
+	uint8_t ecs_scope;    /* SCOPE PREFIX-LENGTH as received */
+	uint16_t ecs_family;  /* 1 = IPv4, 2 = IPv6 */
 	uint8_t ecs_addr[16]; /* address, zero past the source prefix */
 
 	/* DNS COOKIE (RFC 7873): 8 bytes of client cookie, optionally followed
@@ -161,7 +186,7 @@ struct wire_mark {
 void wire_writer_init(struct wire_writer *w, uint8_t *buf, size_t cap);
 static inline struct wire_mark wire_mark(const struct wire_writer *w)
 {
-	struct wire_mark m = { w->len, w->n_comp };
+	struct wire_mark m = {w->len, w->n_comp};
 	return m;
 }
 static inline void wire_rewind(struct wire_writer *w, struct wire_mark m)

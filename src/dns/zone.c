@@ -30,10 +30,10 @@
 #include "dns/wire.h"
 #include "dns/zone.h"
 
-#define INCLUDE_MAX 8          /* $INCLUDE nesting */
+#define INCLUDE_MAX 8	       /* $INCLUDE nesting */
 #define ENTRY_MAX (256 * 1024) /* one entry, comments and parentheses gone */
-#define KEY_MAX 512            /* name_key() of a 255-byte name fits */
-#define DIAG_MAX 1000          /* problems kept for one load */
+#define KEY_MAX 512	       /* name_key() of a 255-byte name fits */
+#define DIAG_MAX 1000	       /* problems kept for one load */
 #define TTL_MAX 0x7fffffffu    /* RFC 2181 8 */
 #define TTL_FALLBACK 3600u     /* no TTL, no $TTL, no earlier TTL */
 #define NAME_STR_MAX 1024      /* a 255-byte name in presentation form */
@@ -74,8 +74,8 @@ static unsigned name_labels(const uint8_t *name)
 }
 
 /* True if name is origin or below it; safe on malformed names. */
-static bool name_is_sub(const uint8_t *name, size_t nlen,
-			const uint8_t *origin, size_t olen)
+static bool name_is_sub(const uint8_t *name, size_t nlen, const uint8_t *origin,
+			size_t olen)
 {
 	size_t i = 0;
 	while (i < nlen && nlen - i >= olen) {
@@ -123,8 +123,7 @@ static int name_key(const uint8_t *name, size_t len, uint8_t *key)
 	return (int)k;
 }
 
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
-		   size_t blen)
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
 	int c = memcmp(a, b, alen < blen ? alen : blen);
 	if (c != 0)
@@ -229,9 +228,9 @@ struct loader {
 struct src {
 	FILE *fp;
 	const char *path;
-	unsigned line;  /* line being read */
+	unsigned line;	/* line being read */
 	unsigned eline; /* line the current entry starts on */
-	size_t seq;     /* sequence number of the current entry */
+	size_t seq;	/* sequence number of the current entry */
 	char *entry;
 	size_t len, cap;
 	bool overflow, nul;
@@ -241,9 +240,9 @@ struct src {
 	uint32_t dollar_ttl, last_ttl;
 };
 
-static void GS_PRINTF(6, 7) report(struct loader *ld, bool is_error,
-				   const char *file, unsigned line, size_t seq,
-				   const char *fmt, ...)
+static void GS_PRINTF(6, 7)
+    report(struct loader *ld, bool is_error, const char *file, unsigned line,
+	   size_t seq, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -523,8 +522,8 @@ static bool word_is(const char *w, size_t len, const char *lit)
 
 static bool is_class(const char *w, size_t len)
 {
-	static const char *const names[] = { "IN", "CH", "CS", "HS",
-					     "NONE", "ANY" };
+	static const char *const names[] = {"IN", "CH",	  "CS",
+					    "HS", "NONE", "ANY"};
 	for (size_t i = 0; i < GS_ARRAY_SIZE(names); i++)
 		if (word_is(w, len, names[i]))
 			return true;
@@ -558,12 +557,23 @@ static int parse_ttl(const char *w, size_t len, uint32_t *out)
 		if (!digits)
 			return GS_ESYNTAX;
 		switch (tolower(c)) {
-		case 's': mult = 1; break;
-		case 'm': mult = 60; break;
-		case 'h': mult = 3600; break;
-		case 'd': mult = 86400; break;
-		case 'w': mult = 604800; break;
-		default: return GS_ESYNTAX;
+		case 's':
+			mult = 1;
+			break;
+		case 'm':
+			mult = 60;
+			break;
+		case 'h':
+			mult = 3600;
+			break;
+		case 'd':
+			mult = 86400;
+			break;
+		case 'w':
+			mult = 604800;
+			break;
+		default:
+			return GS_ESYNTAX;
 		}
 		total += num * mult;
 		if (total > TTL_MAX)
@@ -722,7 +732,7 @@ static void do_rr(struct loader *ld, struct src *s)
 	char *text = NULL, nbuf[NAME_STR_MAX], tbuf[32];
 	ldns_rr *rr = NULL;
 	uint32_t ttl;
-	struct rec r = { 0 };
+	struct rec r = {0};
 
 	if (!is_ws(*p))
 		owner_len = next_word(&p, &owner);
@@ -781,8 +791,7 @@ static void do_rr(struct loader *ld, struct src *s)
 	text = gs_xasprintf("%.*s %u %.*s %s", (int)owner_len, owner,
 			    (unsigned)ttl, (int)cls_len, cls_w, p);
 
-	ldns_status st = ldns_rr_new_frm_str(&rr, text, 0, s->origin,
-					     &s->prev);
+	ldns_status st = ldns_rr_new_frm_str(&rr, text, 0, s->origin, &s->prev);
 	if (st != LDNS_STATUS_OK) {
 		const char *why = ldns_get_errorstr_by_id(st);
 		report(ld, true, s->path, s->eline, s->seq,
@@ -848,8 +857,8 @@ static void do_rr(struct loader *ld, struct src *s)
 	r.seq = s->seq;
 	if (ld->n_recs == ld->cap_recs) {
 		ld->cap_recs = ld->cap_recs ? 2 * ld->cap_recs : 64;
-		ld->recs = gs_xreallocarray(ld->recs, ld->cap_recs,
-					    sizeof(*ld->recs));
+		ld->recs =
+		    gs_xreallocarray(ld->recs, ld->cap_recs, sizeof(*ld->recs));
 	}
 	ld->recs[ld->n_recs++] = r;
 out:
@@ -863,7 +872,7 @@ out:
 static int load_file(struct loader *ld, const char *path,
 		     const struct src *parent, const ldns_rdf *origin)
 {
-	struct src s = { 0 };
+	struct src s = {0};
 	struct stat st;
 	const char *rfile = parent ? parent->path : path;
 	unsigned rline = parent ? parent->eline : 0;
@@ -1007,8 +1016,8 @@ static struct bnode *bnode_add(struct bnode **bn, size_t *n, size_t *cap,
 	return b;
 }
 
-static struct bnode *bnode_find(struct bnode *bn, size_t n,
-				const uint8_t *key, size_t klen)
+static struct bnode *bnode_find(struct bnode *bn, size_t n, const uint8_t *key,
+				size_t klen)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -1139,8 +1148,8 @@ static void add_ents(struct loader *ld, struct bnode **bn, size_t *n,
 				break; /* its ancestors have their own turn */
 			uint8_t name[255];
 			memcpy(name, zn->name + off, len);
-			struct bnode *e = bnode_add(bn, n, cap, name, len, key,
-						    (size_t)kl);
+			struct bnode *e =
+			    bnode_add(bn, n, cap, name, len, key, (size_t)kl);
 			e->n.flags = ZONE_NODE_ENT;
 		}
 	}
@@ -1185,9 +1194,9 @@ static void set_flags(struct loader *ld, struct bnode *bn, size_t n)
 			zn->flags |= ZONE_NODE_DELEG;
 
 		/* Canonical order puts a name's descendants right after it. */
-		if (occ != SIZE_MAX && key_is_below(zn->key, zn->key_len,
-						  bn[occ].n.key,
-						  bn[occ].n.key_len)) {
+		if (occ != SIZE_MAX &&
+		    key_is_below(zn->key, zn->key_len, bn[occ].n.key,
+				 bn[occ].n.key_len)) {
 			zn->flags |= ZONE_NODE_OCCLUDED;
 		} else {
 			occ = SIZE_MAX;
@@ -1297,8 +1306,8 @@ static void check_node(struct loader *ld, struct bnode *bn, size_t n,
 			continue;
 		int kl = name_key(target, tl, key);
 		const struct bnode *t = bnode_find(bn, n, key, (size_t)kl);
-		if (t && (has_type(&t->n, DNS_T_A) ||
-			  has_type(&t->n, DNS_T_AAAA)))
+		if (t &&
+		    (has_type(&t->n, DNS_T_A) || has_type(&t->n, DNS_T_AAAA)))
 			continue;
 		report(ld, false, r->file, r->line, r->seq,
 		       "NS target %s has no A or AAAA record (missing glue)",
@@ -1355,11 +1364,11 @@ static struct zone *compile(struct loader *ld, const char *origin_str)
 		check_node(ld, bn, n, &bn[i]);
 
 	struct bnode *apex =
-		bnode_find(bn, n, ld->origin_key, ld->origin_key_len);
+	    bnode_find(bn, n, ld->origin_key, ld->origin_key_len);
 	const struct zone_rrset *soa =
-		apex ? zone_node_rrset(&apex->n, DNS_T_SOA) : NULL;
-	const struct rec *soa_rec = soa ? first_rec(ld, apex, DNS_T_SOA, 0)
-					: NULL;
+	    apex ? zone_node_rrset(&apex->n, DNS_T_SOA) : NULL;
+	const struct rec *soa_rec =
+	    soa ? first_rec(ld, apex, DNS_T_SOA, 0) : NULL;
 	const char *oname = name_str(ld->origin, ld->origin_len, obuf);
 	uint32_t serial = 0, minimum = 0;
 	if (!soa)
@@ -1407,7 +1416,7 @@ out:
 int zone_load(const char *origin, const char *path, zone_diag_fn diag,
 	      void *arg, struct zone **out)
 {
-	struct loader ld = { 0 };
+	struct loader ld = {0};
 	ldns_rdf *orig = NULL;
 	char *origin_str = NULL;
 	int ret = 0;
@@ -1432,8 +1441,8 @@ int zone_load(const char *origin, const char *path, zone_diag_fn diag,
 	ldns_dname2canonical(orig);
 	ld.origin_len = ldns_rdf_size(orig);
 	memcpy(ld.origin, ldns_rdf_data(orig), ld.origin_len);
-	ld.origin_key_len = (size_t)name_key(ld.origin, ld.origin_len,
-					     ld.origin_key);
+	ld.origin_key_len =
+	    (size_t)name_key(ld.origin, ld.origin_len, ld.origin_key);
 	char *s = ldns_rdf2str(orig);
 	if (!s)
 		abort();

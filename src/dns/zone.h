@@ -19,24 +19,24 @@
 struct zone_rrset {
 	uint16_t type;
 	uint16_t count;
-	uint32_t ttl;      /* RFC 2181 5.2: one TTL per RRset (the lowest) */
+	uint32_t ttl; /* RFC 2181 5.2: one TTL per RRset (the lowest) */
 	uint32_t rdata_len;
 	uint8_t *rdata;
 };
 
-#define ZONE_NODE_APEX 0x01     /* the zone's origin */
-#define ZONE_NODE_DELEG 0x02    /* NS below the apex: a zone cut */
-#define ZONE_NODE_CNAME 0x04    /* has a CNAME RRset */
-#define ZONE_NODE_DNAME 0x08    /* has a DNAME RRset */
-#define ZONE_NODE_ENT 0x10      /* empty non-terminal: exists, no RRsets */
+#define ZONE_NODE_APEX 0x01	/* the zone's origin */
+#define ZONE_NODE_DELEG 0x02	/* NS below the apex: a zone cut */
+#define ZONE_NODE_CNAME 0x04	/* has a CNAME RRset */
+#define ZONE_NODE_DNAME 0x08	/* has a DNAME RRset */
+#define ZONE_NODE_ENT 0x10	/* empty non-terminal: exists, no RRsets */
 #define ZONE_NODE_OCCLUDED 0x20 /* below a cut or a DNAME (glue or hidden) */
 #define ZONE_NODE_WILDCARD 0x40 /* first label is '*' */
 
 struct zone_node {
-	uint8_t *name;     /* wire, lowercase, uncompressed */
-	uint8_t name_len;  /* including the root label */
-	uint8_t labels;    /* not counting the root */
-	uint16_t flags;    /* ZONE_NODE_* */
+	uint8_t *name;	  /* wire, lowercase, uncompressed */
+	uint8_t name_len; /* including the root label */
+	uint8_t labels;	  /* not counting the root */
+	uint16_t flags;	  /* ZONE_NODE_* */
 	uint16_t n_rrsets;
 	struct zone_rrset *rrsets; /* sorted by type */
 	/* Search key set by zone_load(): the labels from the root down, each
@@ -49,12 +49,12 @@ struct zone_node {
 
 struct zone {
 	char *origin_str;    /* presentation form, lowercase, with final dot */
-	char *file;          /* path it was loaded from */
+	char *file;	     /* path it was loaded from */
 	uint8_t origin[255]; /* wire, lowercase */
 	uint8_t origin_len;
 	uint8_t origin_labels;
 	uint32_t serial;
-	uint32_t neg_ttl;    /* min(SOA TTL, SOA MINIMUM), RFC 2308 */
+	uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 */
 	const struct zone_node *apex;
 	const struct zone_rrset *soa;
 	size_t n_nodes;

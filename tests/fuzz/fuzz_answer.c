@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t out[65535];
 	if (!zones)
 		setup();
-	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_in src = {.sin_family = AF_INET};
 	src.sin_addr.s_addr = htonl(0x7f000001);
 	/* Over UDP the answer must fit the size the rules allow. */
 	size_t n = answer_process(&ctx, &view, data, size, out, 4096,

@@ -70,8 +70,8 @@ static void write_file(struct fx *fx, const char *text)
 	const char *tmp = getenv("TMPDIR");
 	if (!tmp || tmp[0] != '/')
 		tmp = "/tmp";
-	int n = snprintf(fx->path, sizeof(fx->path), "%s/gs-test-conf-XXXXXX",
-			 tmp);
+	int n =
+	    snprintf(fx->path, sizeof(fx->path), "%s/gs-test-conf-XXXXXX", tmp);
 	assert_true(n > 0 && (size_t)n < sizeof(fx->path));
 	int fd = mkstemp(fx->path);
 	assert_true(fd >= 0);
@@ -112,8 +112,7 @@ static void expect_errors(struct fx *fx, const char *text,
 			print_message("got: %s\n", fx->diags[i]);
 		if (missing)
 			fail_msg("not reported: %s: %s", fx->path, missing);
-		fail_msg("%zu messages, expected %zu", fx->n_diags,
-			 n_expected);
+		fail_msg("%zu messages, expected %zu", fx->n_diags, n_expected);
 	}
 	assert_int_equal(ret, GS_ECONFIG);
 	assert_null(fx->c);
@@ -121,7 +120,7 @@ static void expect_errors(struct fx *fx, const char *text,
 
 #define EXPECT(fx, text, ...)                                                  \
 	do {                                                                   \
-		static const char *const exp_[] = { __VA_ARGS__ };            \
+		static const char *const exp_[] = {__VA_ARGS__};               \
 		expect_errors(fx, text, exp_, sizeof(exp_) / sizeof(exp_[0])); \
 	} while (0)
 
@@ -181,8 +180,7 @@ static void test_missing_file(void **state)
 static void test_directory(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(conf_load(GS_TEST_DATA, collect, fx, &fx->c),
-			 GS_EIO);
+	assert_int_equal(conf_load(GS_TEST_DATA, collect, fx, &fx->c), GS_EIO);
 	assert_null(fx->c);
 	assert_int_equal(fx->n_diags, 1);
 	assert_string_equal(fx->diags[0],
@@ -248,8 +246,9 @@ static void test_top_scalar(void **state)
 static void test_unknown_key(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"frobnicate\": 1, \"control_socket\": \"/x\", " ZONES
-		   ", \"odd key\\n\": 2 }",
+	EXPECT(fx,
+	       "{ \"frobnicate\": 1, \"control_socket\": \"/x\", " ZONES
+	       ", \"odd key\\n\": 2 }",
 	       "frobnicate: unknown key", "control_socket: unknown key",
 	       "\"odd key\\n\": unknown key");
 }
@@ -257,18 +256,20 @@ static void test_unknown_key(void **state)
 static void test_unknown_zone_key(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"a.example\", "
-		   "\"file\": \"a\" }, { \"origin\": \"b.example\", "
-		   "\"file\": \"b\", \"ttl\": 30 } ] }",
+	EXPECT(fx,
+	       "{ \"zones\": [ { \"origin\": \"a.example\", "
+	       "\"file\": \"a\" }, { \"origin\": \"b.example\", "
+	       "\"file\": \"b\", \"ttl\": 30 } ] }",
 	       "zones[1].ttl: unknown key");
 }
 
 static void test_wrong_type(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"workers\": \"8\", \"nsid\": 5, \"version\": false,"
-		   " \"tcp_idle_timeout\": true, \"tcp_max_clients\": null,"
-		   " \"listen\": \"127.0.0.1\", " ZONES " }",
+	EXPECT(fx,
+	       "{ \"workers\": \"8\", \"nsid\": 5, \"version\": false,"
+	       " \"tcp_idle_timeout\": true, \"tcp_max_clients\": null,"
+	       " \"listen\": \"127.0.0.1\", " ZONES " }",
 	       "workers: must be an integer from 0 to 1024 (got \"8\")",
 	       "nsid: must be a string of 1 to 255 bytes (got 5)",
 	       "version: must be a string of 1 to 255 bytes (got false)",
@@ -282,8 +283,9 @@ static void test_wrong_type(void **state)
 static void test_wrong_type_zones(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"zones\": [ \"example.org\", { \"origin\": 7, "
-		   "\"file\": [] } ] }",
+	EXPECT(fx,
+	       "{ \"zones\": [ \"example.org\", { \"origin\": 7, "
+	       "\"file\": [] } ] }",
 	       "zones[0]: must be an object (got \"example.org\")",
 	       "zones[1].origin: must be a domain name string (got 7)",
 	       "zones[1].file: must be a file name of 1 to 4095 bytes "
@@ -320,10 +322,11 @@ static void test_number_accepts_integer(void **state)
 static void test_out_of_range(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"workers\": 2000, \"udp_payload\": 511,"
-		   " \"tcp_idle_timeout\": 0.05, \"tcp_max_clients\": 0,"
-		   " \"nsid\": \"\", \"version\": \"" X64 X64 X64 X64 "\", "
-		   ZONES " }",
+	EXPECT(fx,
+	       "{ \"workers\": 2000, \"udp_payload\": 511,"
+	       " \"tcp_idle_timeout\": 0.05, \"tcp_max_clients\": 0,"
+	       " \"nsid\": \"\", \"version\": \"" X64 X64 X64 X64 "\", " ZONES
+	       " }",
 	       "workers: must be an integer from 0 to 1024 (got 2000)",
 	       "udp_payload: must be an integer from 512 to 4096 (got 511)",
 	       "tcp_idle_timeout: must be a number from 0.1 to 300 "
@@ -349,9 +352,8 @@ static void test_range_limits_inclusive(void **state)
 static void test_null_means_none(void **state)
 {
 	struct fx *fx = *state;
-	assert_int_equal(load(fx, "{ \"nsid\": null, \"version\": null, "
-				  ZONES " }"),
-			 0);
+	assert_int_equal(
+	    load(fx, "{ \"nsid\": null, \"version\": null, " ZONES " }"), 0);
 	assert_null(fx->c->nsid);
 	assert_null(fx->c->version);
 }
@@ -373,8 +375,9 @@ static void test_empty_zones(void **state)
 static void test_missing_zone_keys(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"example.org\" },"
-		   " { \"file\": \"x\" } ] }",
+	EXPECT(fx,
+	       "{ \"zones\": [ { \"origin\": \"example.org\" },"
+	       " { \"file\": \"x\" } ] }",
 	       "zones[0].file: required key is missing",
 	       "zones[1].origin: required key is missing");
 }
@@ -382,11 +385,12 @@ static void test_missing_zone_keys(void **state)
 static void test_duplicate_zone(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"zones\": [ { \"origin\": \"Example.org\", "
-		   "\"file\": \"a\" }, { \"origin\": \"example.org.\", "
-		   "\"file\": \"b\" }, { \"origin\": \"example.net\", "
-		   "\"file\": \"c\" }, { \"origin\": \"EXAMPLE.ORG\", "
-		   "\"file\": \"d\" } ] }",
+	EXPECT(fx,
+	       "{ \"zones\": [ { \"origin\": \"Example.org\", "
+	       "\"file\": \"a\" }, { \"origin\": \"example.org.\", "
+	       "\"file\": \"b\" }, { \"origin\": \"example.net\", "
+	       "\"file\": \"c\" }, { \"origin\": \"EXAMPLE.ORG\", "
+	       "\"file\": \"d\" } ] }",
 	       "zones[1].origin: duplicate zone \"example.org.\" "
 	       "(also zones[0])",
 	       "zones[3].origin: duplicate zone \"example.org.\" "
@@ -398,16 +402,17 @@ static void test_duplicate_zone(void **state)
 static void test_bad_origin(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"zones\": ["
-		   " { \"origin\": \"a..b\", \"file\": \"f\" },"
-		   " { \"origin\": \"\", \"file\": \"f\" },"
-		   " { \"origin\": \".example\", \"file\": \"f\" },"
-		   " { \"origin\": \"" L63 "x.example\", \"file\": \"f\" },"
-		   " { \"origin\": \"" L63 "." L63 "." L63 "." L63 "\","
-		   " \"file\": \"f\" },"
-		   " { \"origin\": \"a b.example\", \"file\": \"f\" },"
-		   " { \"origin\": \"caf\\u00e9.example\", \"file\": \"f\" }"
-		   " ] }",
+	EXPECT(fx,
+	       "{ \"zones\": ["
+	       " { \"origin\": \"a..b\", \"file\": \"f\" },"
+	       " { \"origin\": \"\", \"file\": \"f\" },"
+	       " { \"origin\": \".example\", \"file\": \"f\" },"
+	       " { \"origin\": \"" L63 "x.example\", \"file\": \"f\" },"
+	       " { \"origin\": \"" L63 "." L63 "." L63 "." L63 "\","
+	       " \"file\": \"f\" },"
+	       " { \"origin\": \"a b.example\", \"file\": \"f\" },"
+	       " { \"origin\": \"caf\\u00e9.example\", \"file\": \"f\" }"
+	       " ] }",
 	       "zones[0].origin: invalid domain name \"a..b\" (empty label)",
 	       "zones[1].origin: invalid domain name \"\" (empty name)",
 	       "zones[2].origin: invalid domain name \".example\" "
@@ -448,9 +453,10 @@ static void test_origin_limits(void **state)
 static void test_bad_listen_address(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"listen\": [ \"foo\", \"1.2.3\", \"[::1\","
-		   " \"[1.2.3.4]:53\", \"[::1]x\", \"::1::2\", 53, \"\" ], "
-		   ZONES " }",
+	EXPECT(fx,
+	       "{ \"listen\": [ \"foo\", \"1.2.3\", \"[::1\","
+	       " \"[1.2.3.4]:53\", \"[::1]x\", \"::1::2\", 53, \"\" ], " ZONES
+	       " }",
 	       "listen[0]: invalid address \"foo\" "
 	       "(not an IPv4 or IPv6 address)",
 	       "listen[1]: invalid address \"1.2.3\" "
@@ -469,9 +475,10 @@ static void test_bad_listen_address(void **state)
 static void test_bad_listen_port(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"listen\": [ \"1.2.3.4:0\", \"1.2.3.4:65536\","
-		   " \"[::1]:99999999999999999999\", \"1.2.3.4:\","
-		   " \"1.2.3.4:dns\", \"1.2.3.4:+53\" ], " ZONES " }",
+	EXPECT(fx,
+	       "{ \"listen\": [ \"1.2.3.4:0\", \"1.2.3.4:65536\","
+	       " \"[::1]:99999999999999999999\", \"1.2.3.4:\","
+	       " \"1.2.3.4:dns\", \"1.2.3.4:+53\" ], " ZONES " }",
 	       "listen[0]: invalid address \"1.2.3.4:0\" "
 	       "(port must be a number from 1 to 65535)",
 	       "listen[1]: invalid address \"1.2.3.4:65536\" "
@@ -489,8 +496,9 @@ static void test_bad_listen_port(void **state)
 static void test_duplicate_listen(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{ \"listen\": [ \"127.0.0.1\", \"::1\", \"127.0.0.1:53\","
-		   " \"[0:0::1]:53\", \"127.0.0.1:54\" ], " ZONES " }",
+	EXPECT(fx,
+	       "{ \"listen\": [ \"127.0.0.1\", \"::1\", \"127.0.0.1:53\","
+	       " \"[0:0::1]:53\", \"127.0.0.1:54\" ], " ZONES " }",
 	       "listen[2]: duplicate address \"127.0.0.1:53\" "
 	       "(also listen[0])",
 	       "listen[3]: duplicate address \"[0:0::1]:53\" "
@@ -517,20 +525,20 @@ static void test_parse_sockaddr(void **state)
 		const char *addr;
 		uint16_t port;
 	} good[] = {
-		{ "192.0.2.1", AF_INET, "192.0.2.1", 53 },
-		{ "192.0.2.1:5353", AF_INET, "192.0.2.1", 5353 },
-		{ "0.0.0.0:65535", AF_INET, "0.0.0.0", 65535 },
-		{ "2001:db8::1", AF_INET6, "2001:db8::1", 53 },
-		{ "::", AF_INET6, "::", 53 },
-		{ "[::1]:1", AF_INET6, "::1", 1 },
-		{ "[2001:db8::1]", AF_INET6, "2001:db8::1", 53 },
-		{ "::ffff:192.0.2.1", AF_INET6, "::ffff:192.0.2.1", 53 },
+	    {"192.0.2.1", AF_INET, "192.0.2.1", 53},
+	    {"192.0.2.1:5353", AF_INET, "192.0.2.1", 5353},
+	    {"0.0.0.0:65535", AF_INET, "0.0.0.0", 65535},
+	    {"2001:db8::1", AF_INET6, "2001:db8::1", 53},
+	    {"::", AF_INET6, "::", 53},
+	    {"[::1]:1", AF_INET6, "::1", 1},
+	    {"[2001:db8::1]", AF_INET6, "2001:db8::1", 53},
+	    {"::ffff:192.0.2.1", AF_INET6, "::ffff:192.0.2.1", 53},
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		memset(&l, 0, sizeof(l));
-		assert_int_equal(conf_parse_sockaddr(good[i].text, 53, &l.addr,
-						     &l.addr_len),
-				 0);
+		assert_int_equal(
+		    conf_parse_sockaddr(good[i].text, 53, &l.addr, &l.addr_len),
+		    0);
 		expect_addr(&l, good[i].family, good[i].addr, good[i].port);
 	}
 
@@ -538,9 +546,19 @@ static void test_parse_sockaddr(void **state)
 	assert_int_equal(port_of(&sa), 9153);
 
 	static const char *const bad[] = {
-		"", "localhost", "1.2.3.4.5", "1.2.3.4:0", "1.2.3.4:65536",
-		"[::1]:", "[::1", "::1]:53", "[1.2.3.4]", "fe80::1%eth0",
-		"1.2.3.4 :53", " 1.2.3.4", "01.2.3.4",
+	    "",
+	    "localhost",
+	    "1.2.3.4.5",
+	    "1.2.3.4:0",
+	    "1.2.3.4:65536",
+	    "[::1]:",
+	    "[::1",
+	    "::1]:53",
+	    "[1.2.3.4]",
+	    "fe80::1%eth0",
+	    "1.2.3.4 :53",
+	    " 1.2.3.4",
+	    "01.2.3.4",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (conf_parse_sockaddr(bad[i], 53, &sa, &len) != GS_EINVAL)
@@ -599,9 +617,8 @@ static void test_relative_config_path(void **state)
 {
 	struct fx *fx = *state;
 	char old[PATH_MAX], cwd[PATH_MAX], want[PATH_MAX * 2];
-	static const char *const names[] = { "conf/valid.conf",
-					     "./conf/valid.conf",
-					     ".//conf//valid.conf" };
+	static const char *const names[] = {
+	    "conf/valid.conf", "./conf/valid.conf", ".//conf//valid.conf"};
 
 	assert_non_null(getcwd(old, sizeof(old)));
 	assert_int_equal(chdir(GS_TEST_DATA), 0);
@@ -663,7 +680,7 @@ static void test_sample_is_defaults(void **state)
 	struct fx *fx = *state;
 	struct conf *d = NULL;
 	const char *path =
-		GS_TEST_DATA "/../../../contrib/geosteer.conf.sample";
+	    GS_TEST_DATA "/../../../contrib/geosteer.conf.sample";
 	assert_int_equal(load(fx, "{ " ZONES " }"), 0);
 	d = fx->c;
 	fx->c = NULL;
@@ -689,20 +706,21 @@ static void test_sample_is_defaults(void **state)
 static void test_multiple_errors(void **state)
 {
 	struct fx *fx = *state;
-	EXPECT(fx, "{\n"
-		   "  \"workers\": 2000,\n"
-		   "  \"nsid\": \"\",\n"
-		   "  \"frobnicate\": true,\n"
-		   "  \"listen\": [\"1.2.3.4:0\", \"foo\", \"::1\","
-		   " \"[::1]:53\"],\n"
-		   "  \"tcp_idle_timeout\": 301,\n"
-		   "  \"zones\": [\n"
-		   "    { \"origin\": \"a..b\", \"file\": \"x\" },\n"
-		   "    { \"origin\": \"Example.org\" },\n"
-		   "    { \"origin\": \"example.org.\", \"file\": \"y\","
-		   " \"extra\": 1 }\n"
-		   "  ]\n"
-		   "}\n",
+	EXPECT(fx,
+	       "{\n"
+	       "  \"workers\": 2000,\n"
+	       "  \"nsid\": \"\",\n"
+	       "  \"frobnicate\": true,\n"
+	       "  \"listen\": [\"1.2.3.4:0\", \"foo\", \"::1\","
+	       " \"[::1]:53\"],\n"
+	       "  \"tcp_idle_timeout\": 301,\n"
+	       "  \"zones\": [\n"
+	       "    { \"origin\": \"a..b\", \"file\": \"x\" },\n"
+	       "    { \"origin\": \"Example.org\" },\n"
+	       "    { \"origin\": \"example.org.\", \"file\": \"y\","
+	       " \"extra\": 1 }\n"
+	       "  ]\n"
+	       "}\n",
 	       "workers: must be an integer from 0 to 1024 (got 2000)",
 	       "nsid: must be a string of 1 to 255 bytes (got 0 bytes)",
 	       "frobnicate: unknown key",
@@ -740,42 +758,42 @@ static void test_free_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_missing_file),
-		T(test_directory),
-		T(test_syntax_error),
-		T(test_empty_file),
-		T(test_duplicate_key),
-		T(test_top_not_object),
-		T(test_top_scalar),
-		T(test_unknown_key),
-		T(test_unknown_zone_key),
-		T(test_wrong_type),
-		T(test_wrong_type_zones),
-		T(test_zones_not_array),
-		T(test_integer_given_real),
-		T(test_number_accepts_integer),
-		T(test_out_of_range),
-		T(test_range_limits_inclusive),
-		T(test_null_means_none),
-		T(test_missing_zones),
-		T(test_empty_zones),
-		T(test_missing_zone_keys),
-		T(test_duplicate_zone),
-		T(test_bad_origin),
-		T(test_origin_limits),
-		T(test_bad_listen_address),
-		T(test_bad_listen_port),
-		T(test_duplicate_listen),
-		T(test_empty_listen),
-		T(test_parse_sockaddr),
-		T(test_defaults),
-		T(test_relative_file),
-		T(test_relative_config_path),
-		T(test_valid_full),
-		T(test_sample_is_defaults),
-		T(test_multiple_errors),
-		T(test_no_diag_callback),
-		T(test_free_null),
+	    T(test_missing_file),
+	    T(test_directory),
+	    T(test_syntax_error),
+	    T(test_empty_file),
+	    T(test_duplicate_key),
+	    T(test_top_not_object),
+	    T(test_top_scalar),
+	    T(test_unknown_key),
+	    T(test_unknown_zone_key),
+	    T(test_wrong_type),
+	    T(test_wrong_type_zones),
+	    T(test_zones_not_array),
+	    T(test_integer_given_real),
+	    T(test_number_accepts_integer),
+	    T(test_out_of_range),
+	    T(test_range_limits_inclusive),
+	    T(test_null_means_none),
+	    T(test_missing_zones),
+	    T(test_empty_zones),
+	    T(test_missing_zone_keys),
+	    T(test_duplicate_zone),
+	    T(test_bad_origin),
+	    T(test_origin_limits),
+	    T(test_bad_listen_address),
+	    T(test_bad_listen_port),
+	    T(test_duplicate_listen),
+	    T(test_empty_listen),
+	    T(test_parse_sockaddr),
+	    T(test_defaults),
+	    T(test_relative_file),
+	    T(test_relative_config_path),
+	    T(test_valid_full),
+	    T(test_sample_is_defaults),
+	    T(test_multiple_errors),
+	    T(test_no_diag_callback),
+	    T(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

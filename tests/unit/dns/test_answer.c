@@ -51,9 +51,9 @@ static int teardown(void **state)
 /* Raw bytes answered; returns the parsed response or NULL if dropped. */
 static ldns_pkt *ask_raw(const uint8_t *q, size_t qlen, bool tcp)
 {
-	size_t n = answer_process(&ctx, &view, q, qlen, out,
-				  tcp ? sizeof(out) : 4096,
-				  (struct sockaddr *)&src, tcp, 1700000000);
+	size_t n =
+	    answer_process(&ctx, &view, q, qlen, out, tcp ? sizeof(out) : 4096,
+			   (struct sockaddr *)&src, tcp, 1700000000);
 	if (n == 0)
 		return NULL;
 	ldns_pkt *p = NULL;
@@ -275,8 +275,8 @@ static void test_refused(void **state)
 static void test_chaos(void **state)
 {
 	(void)state;
-	ldns_pkt *r = ask_full("id.server.", LDNS_RR_TYPE_TXT,
-			       LDNS_RR_CLASS_CH, 1232, false, NULL);
+	ldns_pkt *r = ask_full("id.server.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH,
+			       1232, false, NULL);
 	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
 	assert_rdata(rr_at(ldns_pkt_answer(r), 0), 0, "\"ns1.test\"");
 	ldns_pkt_free(r);
@@ -307,9 +307,10 @@ static void test_notimp_formerr_badvers(void **state)
 {
 	(void)state;
 	/* NOTIFY (opcode 4) with RD set: NOTIMP, opcode kept, RD not. */
-	uint8_t q[] = { 0x12, 0x34, 0x21, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-			3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-			4, 't', 'e', 's', 't', 0, 0, 1, 0, 1 };
+	uint8_t q[] = {0x12, 0x34, 0x21, 0x00, 0,   1,	 0,   0,   0,
+		       0,    0,	   0,	 3,    'w', 'w', 'w', 7,   'e',
+		       'x',  'a',  'm',	 'p',  'l', 'e', 4,   't', 'e',
+		       's',  't',  0,	 0,    1,   0,	 1};
 	ldns_pkt *r = ask_raw(q, sizeof(q), false);
 	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOTIMPL);
 	assert_int_equal(ldns_pkt_get_opcode(r), LDNS_PACKET_NOTIFY);
@@ -335,7 +336,7 @@ static void test_notimp_formerr_badvers(void **state)
 	memcpy(v1, q, sizeof(q));
 	v1[2] = 0x01;
 	v1[11] = 1;
-	const uint8_t opt[] = { 0, 0, 41, 0x10, 0, 0, 1, 0, 0, 0, 0 };
+	const uint8_t opt[] = {0, 0, 41, 0x10, 0, 0, 1, 0, 0, 0, 0};
 	memcpy(v1 + sizeof(q), opt, sizeof(opt));
 	size_t n = answer_process(&ctx, &view, v1, sizeof(v1), out, 4096,
 				  (struct sockaddr *)&src, false, 1);
@@ -378,8 +379,7 @@ static ldns_edns_option_list *one_opt(ldns_edns_option_code code,
 				      const uint8_t *data, size_t len)
 {
 	ldns_edns_option_list *l = ldns_edns_option_list_new();
-	ldns_edns_option_list_push(
-		l, ldns_edns_new_from_data(code, len, data));
+	ldns_edns_option_list_push(l, ldns_edns_new_from_data(code, len, data));
 	return l;
 }
 
@@ -387,11 +387,10 @@ static void test_edns_options(void **state)
 {
 	(void)state;
 	/* ECS 192.0.2.0/24 echoed with scope 0. */
-	const uint8_t ecs[] = { 0, 1, 24, 0, 192, 0, 2 };
-	ldns_pkt *r = ask_full("www.example.test.", LDNS_RR_TYPE_A,
-			       LDNS_RR_CLASS_IN, 1232, false,
-			       one_opt(LDNS_EDNS_CLIENT_SUBNET, ecs,
-				       sizeof(ecs)));
+	const uint8_t ecs[] = {0, 1, 24, 0, 192, 0, 2};
+	ldns_pkt *r = ask_full(
+	    "www.example.test.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 1232, false,
+	    one_opt(LDNS_EDNS_CLIENT_SUBNET, ecs, sizeof(ecs)));
 	ldns_edns_option_list *l = ldns_pkt_edns_get_option_list(r);
 	assert_non_null(l);
 	assert_int_equal(ldns_edns_option_list_get_count(l), 1);
@@ -411,7 +410,7 @@ static void test_edns_options(void **state)
 	ldns_pkt_free(r);
 
 	/* Client cookie: client part echoed, 16-byte server cookie added. */
-	const uint8_t cc[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	const uint8_t cc[] = {1, 2, 3, 4, 5, 6, 7, 8};
 	r = ask_full("www.example.test.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
 		     1232, false, one_opt(LDNS_EDNS_COOKIE, cc, sizeof(cc)));
 	l = ldns_pkt_edns_get_option_list(r);
@@ -426,7 +425,7 @@ static void test_edns_options(void **state)
 	ldns_pkt_free(r);
 
 	/* Unknown option: not echoed. */
-	const uint8_t junk[] = { 0xab };
+	const uint8_t junk[] = {0xab};
 	r = ask_full("www.example.test.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN,
 		     1232, false, one_opt(65001, junk, 1));
 	l = ldns_pkt_edns_get_option_list(r);
@@ -437,21 +436,21 @@ static void test_edns_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exact),
-		cmocka_unit_test(test_case_kept),
-		cmocka_unit_test(test_cname_chain),
-		cmocka_unit_test(test_cname_out_and_missing),
-		cmocka_unit_test(test_cname_loop),
-		cmocka_unit_test(test_dname),
-		cmocka_unit_test(test_wildcard),
-		cmocka_unit_test(test_referral),
-		cmocka_unit_test(test_negative),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_chaos),
-		cmocka_unit_test(test_any_minimal),
-		cmocka_unit_test(test_notimp_formerr_badvers),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_edns_options),
+	    cmocka_unit_test(test_exact),
+	    cmocka_unit_test(test_case_kept),
+	    cmocka_unit_test(test_cname_chain),
+	    cmocka_unit_test(test_cname_out_and_missing),
+	    cmocka_unit_test(test_cname_loop),
+	    cmocka_unit_test(test_dname),
+	    cmocka_unit_test(test_wildcard),
+	    cmocka_unit_test(test_referral),
+	    cmocka_unit_test(test_negative),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_chaos),
+	    cmocka_unit_test(test_any_minimal),
+	    cmocka_unit_test(test_notimp_formerr_badvers),
+	    cmocka_unit_test(test_truncation),
+	    cmocka_unit_test(test_edns_options),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -34,7 +34,7 @@ static void add8(struct pkt *p, uint8_t v)
 
 static void add16(struct pkt *p, uint16_t v)
 {
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
 	add(p, b, 2);
 }
 
@@ -102,9 +102,9 @@ static void test_parse_plain(void **state)
 {
 	(void)state;
 	static const uint8_t pkt[] = {
-		0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
-		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
-		3, 'o', 'r', 'g', 0, 0, 1, 0, 1,
+	    0x12, 0x34, 0x01, 0x00, 0,	 1,   0,   0,	0,   0,	  0,
+	    0,	  3,	'w',  'w',  'w', 7,   'e', 'x', 'a', 'm', 'p',
+	    'l',  'e',	3,    'o',  'r', 'g', 0,   0,	1,   0,	  1,
 	};
 	struct wire_query q;
 	memset(&q, 0xa5, sizeof(q)); /* no field may keep stale data */
@@ -156,7 +156,7 @@ static void test_parse_root_question(void **state)
 {
 	(void)state;
 	static const uint8_t pkt[] = {
-		0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
+	    0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1,
 	};
 	struct wire_query q;
 	assert_int_equal(wire_parse_query(pkt, sizeof(pkt), &q), WIRE_OK);
@@ -222,13 +222,12 @@ static void test_parse_ecs_v4(void **state)
 	(void)state;
 	struct wire_query q;
 	/* 192.0.2.0/24 scope 0 */
-	assert_int_equal(PARSE_OPTS(&q, "\0\10\0\7\0\1\30\0\300\0\2"),
-			 WIRE_OK);
+	assert_int_equal(PARSE_OPTS(&q, "\0\10\0\7\0\1\30\0\300\0\2"), WIRE_OK);
 	assert_true(q.has_ecs);
 	assert_int_equal(q.ecs_family, 1);
 	assert_int_equal(q.ecs_source, 24);
 	assert_int_equal(q.ecs_scope, 0);
-	static const uint8_t want[16] = { 192, 0, 2 };
+	static const uint8_t want[16] = {192, 0, 2};
 	assert_memory_equal(q.ecs_addr, want, 16);
 
 	/* /0: no address bytes */
@@ -255,12 +254,11 @@ static void test_parse_ecs_v6(void **state)
 	struct wire_query q;
 	/* 2001:db8:ab00::/56 */
 	assert_int_equal(
-		PARSE_OPTS(&q, "\0\10\0\13\0\2\70\0\40\1\15\270\253\0\0"),
-		WIRE_OK);
+	    PARSE_OPTS(&q, "\0\10\0\13\0\2\70\0\40\1\15\270\253\0\0"), WIRE_OK);
 	assert_true(q.has_ecs);
 	assert_int_equal(q.ecs_family, 2);
 	assert_int_equal(q.ecs_source, 56);
-	static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xab };
+	static const uint8_t want[16] = {0x20, 0x01, 0x0d, 0xb8, 0xab};
 	assert_memory_equal(q.ecs_addr, want, 16);
 
 	/* /128, scope 128 */
@@ -282,8 +280,7 @@ static void test_parse_cookie(void **state)
 	assert_int_equal(q.cookie_len, 8);
 	assert_memory_equal(q.cookie, "CLIENT01", 8);
 
-	assert_int_equal(PARSE_OPTS(&q, "\0\12\0\20CLIENT01SERVER01"),
-			 WIRE_OK);
+	assert_int_equal(PARSE_OPTS(&q, "\0\12\0\20CLIENT01SERVER01"), WIRE_OK);
 	assert_int_equal(q.cookie_len, 16);
 	assert_memory_equal(q.cookie, "CLIENT01SERVER01", 16);
 
@@ -381,7 +378,7 @@ static void test_parse_other_sections(void **state)
 static void test_parse_short(void **state)
 {
 	(void)state;
-	static const uint8_t pkt[12] = { 0x12, 0x34, 0x01, 0, 0, 1 };
+	static const uint8_t pkt[12] = {0x12, 0x34, 0x01, 0, 0, 1};
 	struct wire_query q;
 	for (size_t n = 0; n < sizeof(pkt); n++)
 		assert_int_equal(wire_parse_query(pkt, n, &q), WIRE_DROP);
@@ -439,7 +436,7 @@ static void test_parse_qname_pointer(void **state)
 static void test_parse_qname_label_type(void **state)
 {
 	(void)state;
-	static const uint8_t types[] = { 0x40, 0x41, 0x80, 0xbf };
+	static const uint8_t types[] = {0x40, 0x41, 0x80, 0xbf};
 	for (size_t i = 0; i < sizeof(types); i++) {
 		struct pkt p;
 		struct wire_query q;
@@ -447,8 +444,7 @@ static void test_parse_qname_label_type(void **state)
 		add(&p, "\3www", 4);
 		add8(&p, types[i]);
 		add(&p, "abcdef\0\0\1\0\1", 11);
-		assert_int_equal(wire_parse_query(p.b, p.n, &q),
-				 WIRE_FORMERR);
+		assert_int_equal(wire_parse_query(p.b, p.n, &q), WIRE_FORMERR);
 		assert_false(q.has_question);
 	}
 }
@@ -747,8 +743,7 @@ static void test_parse_ecs_bad(void **state)
 		    "\0\10\0\7\0\1\30\0\300\0\2");
 }
 
-static void check_cookie(const void *rd, uint16_t rdlen,
-			 enum wire_status want)
+static void check_cookie(const void *rd, uint16_t rdlen, enum wire_status want)
 {
 	struct wire_query q;
 	assert_int_equal(parse_with_opt(&q, 0, rd, rdlen), want);
@@ -829,15 +824,9 @@ static void test_name_cmp_rfc4034(void **state)
 	(void)state;
 	/* RFC 4034 section 6.1, in canonical order */
 	static const char *const names[] = {
-		"\7example",
-		"\1a\7example",
-		"\10yljkjljk\1a\7example",
-		"\1Z\1a\7example",
-		"\4zABC\1a\7EXAMPLE",
-		"\1z\7example",
-		"\1\1\1z\7example",
-		"\1*\1z\7example",
-		"\1\200\1z\7example",
+	    "\7example",	"\1a\7example",	      "\10yljkjljk\1a\7example",
+	    "\1Z\1a\7example",	"\4zABC\1a\7EXAMPLE", "\1z\7example",
+	    "\1\1\1z\7example", "\1*\1z\7example",    "\1\200\1z\7example",
 	};
 	size_t n = sizeof(names) / sizeof(names[0]);
 	for (size_t i = 0; i < n; i++) {
@@ -850,18 +839,17 @@ static void test_name_cmp_rfc4034(void **state)
 		}
 	}
 	/* case is ignored */
-	assert_int_equal(wire_name_cmp((const uint8_t *)N_WWW,
-				       (const uint8_t *)N_WWW_MIXED),
-			 0);
+	assert_int_equal(
+	    wire_name_cmp((const uint8_t *)N_WWW, (const uint8_t *)N_WWW_MIXED),
+	    0);
 	assert_int_equal(wire_name_cmp((const uint8_t *)"\1z\7example",
 				       (const uint8_t *)"\1Z\7EXAMPLE"),
 			 0);
 	/* root sorts before everything */
-	assert_true(wire_name_cmp((const uint8_t *)"",
-				  (const uint8_t *)"\3org") < 0);
-	assert_int_equal(wire_name_cmp((const uint8_t *)"",
-				       (const uint8_t *)""),
-			 0);
+	assert_true(
+	    wire_name_cmp((const uint8_t *)"", (const uint8_t *)"\3org") < 0);
+	assert_int_equal(
+	    wire_name_cmp((const uint8_t *)"", (const uint8_t *)""), 0);
 	/* rightmost labels decide first */
 	assert_true(wire_name_cmp((const uint8_t *)"\1z\3com",
 				  (const uint8_t *)"\1a\3org") < 0);
@@ -907,7 +895,7 @@ static void test_put_scalars(void **state)
 	assert_int_equal(wire_put_bytes(&w, "\10\11\12", 3), 0);
 	assert_int_equal(wire_put_bytes(&w, NULL, 0), 0);
 	assert_int_equal(w.len, 10);
-	static const uint8_t want[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const uint8_t want[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	assert_memory_equal(buf, want, 10);
 }
 
@@ -960,8 +948,8 @@ static void test_put_header(void **state)
 	wire_writer_init(&w, buf, sizeof(buf));
 	wire_put_header(&w, 0xbeef, DNS_F_QR | DNS_F_AA, 1, 2, 3, 4);
 	assert_int_equal(w.len, 12);
-	static const uint8_t want[] = { 0xbe, 0xef, 0x84, 0, 0, 1,
-					0, 2, 0, 3, 0, 4 };
+	static const uint8_t want[] = {0xbe, 0xef, 0x84, 0, 0, 1,
+				       0,    2,	   0,	 3, 0, 4};
 	assert_memory_equal(buf, want, 12);
 	assert_int_equal(wire_put_u8(&w, 9), 0);
 	wire_put_header(&w, 1, 0, 0, 0, 0, 0);
@@ -989,14 +977,12 @@ static void test_put_name_compression(void **state)
 			 0);
 	/* partial: mail + pointer to 16 */
 	assert_int_equal(
-		wire_put_name(&w, (const uint8_t *)"\4mail\7EXAMPLE\3org",
-			      true),
-		0);
+	    wire_put_name(&w, (const uint8_t *)"\4mail\7EXAMPLE\3org", true),
+	    0);
 	/* a suffix of a partly compressed name: a.mail.example.org */
 	assert_int_equal(
-		wire_put_name(&w, (const uint8_t *)"\1a\4MAIL\7example\3org",
-			      true),
-		0);
+	    wire_put_name(&w, (const uint8_t *)"\1a\4MAIL\7example\3org", true),
+	    0);
 	/* the root is one byte, never a pointer */
 	assert_int_equal(wire_put_name(&w, (const uint8_t *)"", true), 0);
 	/* nothing in common */
@@ -1004,25 +990,23 @@ static void test_put_name_compression(void **state)
 			 0);
 	/* a first label equal to the last one: "example.org" matches */
 	assert_int_equal(
-		wire_put_name(&w, (const uint8_t *)"\3org\7example\3org",
-			      true),
-		0);
+	    wire_put_name(&w, (const uint8_t *)"\3org\7example\3org", true), 0);
 	static const uint8_t want[] = {
-		/* 12 */ 3, 'W', 'w', 'W', 7, 'E', 'x', 'A', 'm', 'P', 'l', 'E',
-		3, 'O', 'r', 'G', 0,
-		/* 29 */ 0xc0, 12,
-		/* 31 */ 0xc0, 16,
-		/* 33 */ 4, 'm', 'a', 'i', 'l', 0xc0, 16,
-		/* 40 */ 1, 'a', 0xc0, 33,
-		/* 44 */ 0,
-		/* 45 */ 1, 'x', 3, 'n', 'e', 't', 0,
-		/* 52 */ 3, 'o', 'r', 'g', 0xc0, 16,
+	    /* 12 */ 3,	   'W', 'w',  'W', 7,	 'E',  'x', 'A', 'm',
+	    'P',	   'l', 'E',  3,   'O',	 'r',  'G', 0,
+	    /* 29 */ 0xc0, 12,
+	    /* 31 */ 0xc0, 16,
+	    /* 33 */ 4,	   'm', 'a',  'i', 'l',	 0xc0, 16,
+	    /* 40 */ 1,	   'a', 0xc0, 33,
+	    /* 44 */ 0,
+	    /* 45 */ 1,	   'x', 3,    'n', 'e',	 't',  0,
+	    /* 52 */ 3,	   'o', 'r',  'g', 0xc0, 16,
 	};
 	assert_int_equal(w.len, 12 + sizeof(want));
 	assert_memory_equal(buf + 12, want, sizeof(want));
 	/* www, example, org, mail, a, x, net, org */
 	assert_int_equal(w.n_comp, 8);
-	static const uint16_t comp[] = { 12, 16, 24, 33, 40, 45, 47, 52 };
+	static const uint16_t comp[] = {12, 16, 24, 33, 40, 45, 47, 52};
 	assert_memory_equal(w.comp, comp, sizeof(comp));
 }
 
@@ -1039,8 +1023,9 @@ static void test_put_name_uncompressed(void **state)
 	assert_int_equal(w.len, 12 + 17 + 17);
 	assert_memory_equal(buf + 29, N_WWW, 17);
 	assert_int_equal(w.n_comp, 6);
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\2ns\7example"
-							    "\3org",
+	assert_int_equal(wire_put_name(&w,
+				       (const uint8_t *)"\2ns\7example"
+							"\3org",
 				       true),
 			 0);
 	assert_memory_equal(buf + 46, "\2ns\300\20", 5);
@@ -1066,15 +1051,17 @@ static void test_put_name_espace(void **state)
 
 	/* compressed: mail + pointer = 7 bytes */
 	w.cap = 29 + 6;
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\4mail\7example"
-							    "\3org",
+	assert_int_equal(wire_put_name(&w,
+				       (const uint8_t *)"\4mail\7example"
+							"\3org",
 				       true),
 			 GS_ESPACE);
 	assert_int_equal(w.len, 29);
 	assert_int_equal(w.n_comp, 3);
 	w.cap = 29 + 7;
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\4mail\7example"
-							    "\3org",
+	assert_int_equal(wire_put_name(&w,
+				       (const uint8_t *)"\4mail\7example"
+							"\3org",
 				       true),
 			 0);
 	assert_int_equal(w.len, 36);
@@ -1100,9 +1087,9 @@ static void test_put_name_invalid(void **state)
 	uint8_t buf[512];
 	struct wire_writer w;
 	wire_writer_init(&w, buf, sizeof(buf));
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\3www\300\14",
-				       true),
-			 GS_EINVAL);
+	assert_int_equal(
+	    wire_put_name(&w, (const uint8_t *)"\3www\300\14", true),
+	    GS_EINVAL);
 	uint8_t big[300];
 	memset(big, 'a', sizeof(big));
 	for (size_t i = 0; i < 4; i++)
@@ -1140,9 +1127,8 @@ static void test_put_name_table_full(void **state)
 			 0);
 	assert_memory_equal(buf + at, "\1q\3zzz\0\1q\3zzz", 14);
 	at = w.len;
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1r\2aa\2aa",
-				       true),
-			 0);
+	assert_int_equal(
+	    wire_put_name(&w, (const uint8_t *)"\1r\2aa\2aa", true), 0);
 	assert_memory_equal(buf + at, "\1r\300\14", 4);
 }
 
@@ -1154,14 +1140,12 @@ static void test_put_name_far_offset(void **state)
 	wire_writer_init(&w, buf, sizeof(buf));
 	w.len = 0x3ffe;
 	/* "a" at 0x3ffe is remembered, "b" at 0x4000 cannot be */
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1a\1b", true),
-			 0);
+	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1a\1b", true), 0);
 	assert_int_equal(w.n_comp, 1);
 	assert_int_equal(w.comp[0], 0x3ffe);
 	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1b", true), 0);
 	assert_memory_equal(buf + 0x4003, "\1b", 3);
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1A\1B", true),
-			 0);
+	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1A\1B", true), 0);
 	assert_memory_equal(buf + 0x4006, "\377\376", 2);
 }
 
@@ -1188,8 +1172,7 @@ static void test_put_name_loop_guard(void **state)
 	w.len = 19;
 	w.comp[0] = 12;
 	w.n_comp = 1;
-	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1a\1b", true),
-			 0);
+	assert_int_equal(wire_put_name(&w, (const uint8_t *)"\1a\1b", true), 0);
 	assert_memory_equal(buf + 19, "\1a\1b", 5);
 }
 
@@ -1228,7 +1211,7 @@ static void test_put_rr(void **state)
 	assert_int_equal(wire_put_u16(&w, DNS_C_IN), 0);
 	assert_int_equal(w.len, 33);
 
-	static const uint8_t a[] = { 192, 0, 2, 1 };
+	static const uint8_t a[] = {192, 0, 2, 1};
 	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_WWW, DNS_T_A,
 				     DNS_C_IN, 300, a, 4),
 			 0);
@@ -1243,9 +1226,8 @@ static void test_put_rr(void **state)
 	static const uint8_t soa[] = "\3ns1\7example\3org\0"
 				     "\12hostmaster\7example\3org\0"
 				     "\0\0\0\1\0\0\0\2\0\0\0\3\0\0\0\4\0\0\0\5";
-	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE,
-				     DNS_T_SOA, DNS_C_IN, 3600, soa,
-				     sizeof(soa) - 1),
+	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE, DNS_T_SOA,
+				     DNS_C_IN, 3600, soa, sizeof(soa) - 1),
 			 0);
 	static const uint8_t srv[] = "\0\1\0\2\23\304\3www\7example\3org";
 	assert_int_equal(wire_put_rr(&w,
@@ -1254,8 +1236,7 @@ static void test_put_rr(void **state)
 				     DNS_T_SRV, DNS_C_IN, 60, srv, sizeof(srv)),
 			 0);
 	static const uint8_t dname[] = "\7example\3net";
-	assert_int_equal(wire_put_rr(&w,
-				     (const uint8_t *)"\3old\7example\3org",
+	assert_int_equal(wire_put_rr(&w, (const uint8_t *)"\3old\7example\3org",
 				     DNS_T_DNAME, DNS_C_IN, 60, dname,
 				     sizeof(dname)),
 			 0);
@@ -1266,32 +1247,222 @@ static void test_put_rr(void **state)
 			 0);
 
 	static const uint8_t want[] = {
-		/* 33: A */
-		0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2, 1,
-		/* 49: NS, rdata at 61 */
-		0xc0, 16, 0, 2, 0, 1, 0, 0, 0x0e, 0x10, 0, 6,
-		3, 'n', 's', '1', 0xc0, 16,
-		/* 67: MX, rdata at 79, "mail" at 81 */
-		0xc0, 16, 0, 15, 0, 1, 0, 0, 0x0e, 0x10, 0, 9,
-		0, 10, 4, 'm', 'a', 'i', 'l', 0xc0, 16,
-		/* 88: SOA, rdata at 100 */
-		0xc0, 16, 0, 6, 0, 1, 0, 0, 0x0e, 0x10, 0, 35,
-		0xc0, 61,
-		10, 'h', 'o', 's', 't', 'm', 'a', 's', 't', 'e', 'r', 0xc0, 16,
-		0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5,
-		/* 135: SRV, owner compressed, rdata verbatim */
-		4, '_', 's', 'i', 'p', 4, '_', 't', 'c', 'p', 0xc0, 16,
-		0, 33, 0, 1, 0, 0, 0, 60, 0, 23,
-		0, 1, 0, 2, 0x13, 0xc4, 3, 'w', 'w', 'w', 7, 'e', 'x', 'a',
-		'm', 'p', 'l', 'e', 3, 'o', 'r', 'g', 0,
-		/* 180: DNAME, rdata verbatim */
-		3, 'o', 'l', 'd', 0xc0, 16, 0, 39, 0, 1, 0, 0, 0, 60, 0, 13,
-		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'n', 'e', 't', 0,
-		/* 209: CNAME, compressed, but nothing earlier ends in
+	    /* 33: A */
+	    0xc0,
+	    12,
+	    0,
+	    1,
+	    0,
+	    1,
+	    0,
+	    0,
+	    1,
+	    44,
+	    0,
+	    4,
+	    192,
+	    0,
+	    2,
+	    1,
+	    /* 49: NS, rdata at 61 */
+	    0xc0,
+	    16,
+	    0,
+	    2,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0x0e,
+	    0x10,
+	    0,
+	    6,
+	    3,
+	    'n',
+	    's',
+	    '1',
+	    0xc0,
+	    16,
+	    /* 67: MX, rdata at 79, "mail" at 81 */
+	    0xc0,
+	    16,
+	    0,
+	    15,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0x0e,
+	    0x10,
+	    0,
+	    9,
+	    0,
+	    10,
+	    4,
+	    'm',
+	    'a',
+	    'i',
+	    'l',
+	    0xc0,
+	    16,
+	    /* 88: SOA, rdata at 100 */
+	    0xc0,
+	    16,
+	    0,
+	    6,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0x0e,
+	    0x10,
+	    0,
+	    35,
+	    0xc0,
+	    61,
+	    10,
+	    'h',
+	    'o',
+	    's',
+	    't',
+	    'm',
+	    'a',
+	    's',
+	    't',
+	    'e',
+	    'r',
+	    0xc0,
+	    16,
+	    0,
+	    0,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0,
+	    2,
+	    0,
+	    0,
+	    0,
+	    3,
+	    0,
+	    0,
+	    0,
+	    4,
+	    0,
+	    0,
+	    0,
+	    5,
+	    /* 135: SRV, owner compressed, rdata verbatim */
+	    4,
+	    '_',
+	    's',
+	    'i',
+	    'p',
+	    4,
+	    '_',
+	    't',
+	    'c',
+	    'p',
+	    0xc0,
+	    16,
+	    0,
+	    33,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0,
+	    60,
+	    0,
+	    23,
+	    0,
+	    1,
+	    0,
+	    2,
+	    0x13,
+	    0xc4,
+	    3,
+	    'w',
+	    'w',
+	    'w',
+	    7,
+	    'e',
+	    'x',
+	    'a',
+	    'm',
+	    'p',
+	    'l',
+	    'e',
+	    3,
+	    'o',
+	    'r',
+	    'g',
+	    0,
+	    /* 180: DNAME, rdata verbatim */
+	    3,
+	    'o',
+	    'l',
+	    'd',
+	    0xc0,
+	    16,
+	    0,
+	    39,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0,
+	    60,
+	    0,
+	    13,
+	    7,
+	    'e',
+	    'x',
+	    'a',
+	    'm',
+	    'p',
+	    'l',
+	    'e',
+	    3,
+	    'n',
+	    'e',
+	    't',
+	    0,
+	    /* 209: CNAME, compressed, but nothing earlier ends in
 		 * "net" (the DNAME target was copied, not remembered) */
-		2, 'w', 'x', 0xc0, 16, 0, 5, 0, 1, 0, 0, 0, 60, 0, 17,
-		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
-		'n', 'e', 't', 0,
+	    2,
+	    'w',
+	    'x',
+	    0xc0,
+	    16,
+	    0,
+	    5,
+	    0,
+	    1,
+	    0,
+	    0,
+	    0,
+	    60,
+	    0,
+	    17,
+	    3,
+	    'w',
+	    'w',
+	    'w',
+	    7,
+	    'e',
+	    'x',
+	    'a',
+	    'm',
+	    'p',
+	    'l',
+	    'e',
+	    3,
+	    'n',
+	    'e',
+	    't',
+	    0,
 	};
 	assert_int_equal(w.len, 33 + sizeof(want));
 	assert_memory_equal(buf + 33, want, sizeof(want));
@@ -1311,13 +1482,12 @@ static void test_put_rr_cname_compressed(void **state)
 			 0);
 	static const uint8_t ptr[] = "\3web\7Example\3org";
 	assert_int_equal(wire_put_rr(&w, (const uint8_t *)"\1\61\1\62",
-				     DNS_T_PTR, DNS_C_IN, 60, ptr,
-				     sizeof(ptr)),
+				     DNS_T_PTR, DNS_C_IN, 60, ptr, sizeof(ptr)),
 			 0);
 	static const uint8_t want[] = {
-		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6,
-		3, 'w', 'e', 'b', 0xc0, 16,
-		1, '1', 1, '2', 0, 0, 12, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 41,
+	    0xc0, 12,  0,   5,	 0,    1,  0,  0,   0, 60,   0,	 6,
+	    3,	  'w', 'e', 'b', 0xc0, 16, 1,  '1', 1, '2',  0,	 0,
+	    12,	  0,   1,   0,	 0,    0,  60, 0,   2, 0xc0, 41,
 	};
 	assert_int_equal(w.len, 29 + sizeof(want));
 	assert_memory_equal(buf + 29, want, sizeof(want));
@@ -1332,8 +1502,8 @@ static void test_put_rr_malformed_rdata(void **state)
 	w.len = 12;
 	assert_int_equal(wire_put_name(&w, (const uint8_t *)N_WWW, true), 0);
 	/* NS rdata without its root label: copied verbatim */
-	static const uint8_t ns[] = { 3, 'n', 's', '1', 7, 'e', 'x', 'a',
-				      'm', 'p', 'l', 'e' };
+	static const uint8_t ns[] = {3,	  'n', 's', '1', 7,   'e',
+				     'x', 'a', 'm', 'p', 'l', 'e'};
 	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE, DNS_T_NS,
 				     DNS_C_IN, 60, ns, sizeof(ns)),
 			 0);
@@ -1350,20 +1520,19 @@ static void test_put_rr_malformed_rdata(void **state)
 	/* MX too short; SOA with the wrong fixed part */
 	at = w.len;
 	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE, DNS_T_MX,
-				     DNS_C_IN, 60, (const uint8_t *)"\0\1",
-				     2),
+				     DNS_C_IN, 60, (const uint8_t *)"\0\1", 2),
 			 0);
 	assert_memory_equal(buf + at + 10, "\0\2\0\1", 4);
 	at = w.len;
-	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE,
-				     DNS_T_SOA, DNS_C_IN, 60,
+	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE, DNS_T_SOA,
+				     DNS_C_IN, 60,
 				     (const uint8_t *)"\0\0\0\0\1", 5),
 			 0);
 	assert_memory_equal(buf + at + 10, "\0\5\0\0\0\0\1", 7);
 	/* empty rdata */
 	at = w.len;
-	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE,
-				     DNS_T_NS, DNS_C_IN, 60, NULL, 0),
+	assert_int_equal(wire_put_rr(&w, (const uint8_t *)N_EXAMPLE, DNS_T_NS,
+				     DNS_C_IN, 60, NULL, 0),
 			 0);
 	assert_int_equal(w.len, at + 12);
 }
@@ -1381,8 +1550,9 @@ static void test_put_rr_espace(void **state)
 	w.len = 12;
 	assert_int_equal(wire_put_name(&w, (const uint8_t *)N_WWW, true), 0);
 	struct wire_mark m = wire_mark(&w);
-	assert_int_equal(wire_put_rr(&w, (const uint8_t *)"\2ns\7example"
-							  "\3org",
+	assert_int_equal(wire_put_rr(&w,
+				     (const uint8_t *)"\2ns\7example"
+						      "\3org",
 				     DNS_T_SOA, DNS_C_IN, 60, soa,
 				     sizeof(soa) - 1),
 			 0);
@@ -1392,9 +1562,9 @@ static void test_put_rr_espace(void **state)
 	for (size_t cap = m.len; cap < full; cap++) {
 		wire_rewind(&w, m);
 		w.cap = cap;
-		int ret = wire_put_rr(&w, (const uint8_t *)"\2ns\7example\3org",
-				      DNS_T_SOA, DNS_C_IN, 60, soa,
-				      sizeof(soa) - 1);
+		int ret =
+		    wire_put_rr(&w, (const uint8_t *)"\2ns\7example\3org",
+				DNS_T_SOA, DNS_C_IN, 60, soa, sizeof(soa) - 1);
 		assert_int_equal(ret, GS_ESPACE);
 		assert_int_equal(w.len, m.len);
 		assert_int_equal(w.n_comp, m.n_comp);
@@ -1412,58 +1582,58 @@ static void test_put_rr_espace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_plain),
-		cmocka_unit_test(test_parse_case_kept),
-		cmocka_unit_test(test_parse_root_question),
-		cmocka_unit_test(test_parse_edns_plain),
-		cmocka_unit_test(test_parse_do_bit),
-		cmocka_unit_test(test_parse_nsid),
-		cmocka_unit_test(test_parse_unknown_option),
-		cmocka_unit_test(test_parse_ecs_v4),
-		cmocka_unit_test(test_parse_ecs_v6),
-		cmocka_unit_test(test_parse_cookie),
-		cmocka_unit_test(test_parse_all_options),
-		cmocka_unit_test(test_parse_edns_version1),
-		cmocka_unit_test(test_parse_qd0),
-		cmocka_unit_test(test_parse_other_sections),
-		cmocka_unit_test(test_parse_short),
-		cmocka_unit_test(test_parse_qr),
-		cmocka_unit_test(test_parse_qd2),
-		cmocka_unit_test(test_parse_qname_pointer),
-		cmocka_unit_test(test_parse_qname_label_type),
-		cmocka_unit_test(test_parse_qname_too_long),
-		cmocka_unit_test(test_parse_question_truncated),
-		cmocka_unit_test(test_parse_record_truncated),
-		cmocka_unit_test(test_parse_counts_exceed_records),
-		cmocka_unit_test(test_parse_owner_bad),
-		cmocka_unit_test(test_parse_opt_in_answer),
-		cmocka_unit_test(test_parse_opt_in_authority),
-		cmocka_unit_test(test_parse_two_opts),
-		cmocka_unit_test(test_parse_opt_owner),
-		cmocka_unit_test(test_parse_opt_rdlen_overrun),
-		cmocka_unit_test(test_parse_option_overrun),
-		cmocka_unit_test(test_parse_ecs_bad),
-		cmocka_unit_test(test_parse_cookie_bad),
-		cmocka_unit_test(test_name_len),
-		cmocka_unit_test(test_name_labels),
-		cmocka_unit_test(test_name_lower),
-		cmocka_unit_test(test_name_cmp_rfc4034),
-		cmocka_unit_test(test_name_is_sub),
-		cmocka_unit_test(test_put_scalars),
-		cmocka_unit_test(test_put_espace),
-		cmocka_unit_test(test_put_header),
-		cmocka_unit_test(test_put_name_compression),
-		cmocka_unit_test(test_put_name_uncompressed),
-		cmocka_unit_test(test_put_name_espace),
-		cmocka_unit_test(test_put_name_invalid),
-		cmocka_unit_test(test_put_name_table_full),
-		cmocka_unit_test(test_put_name_far_offset),
-		cmocka_unit_test(test_put_name_loop_guard),
-		cmocka_unit_test(test_mark_rewind),
-		cmocka_unit_test(test_put_rr),
-		cmocka_unit_test(test_put_rr_cname_compressed),
-		cmocka_unit_test(test_put_rr_malformed_rdata),
-		cmocka_unit_test(test_put_rr_espace),
+	    cmocka_unit_test(test_parse_plain),
+	    cmocka_unit_test(test_parse_case_kept),
+	    cmocka_unit_test(test_parse_root_question),
+	    cmocka_unit_test(test_parse_edns_plain),
+	    cmocka_unit_test(test_parse_do_bit),
+	    cmocka_unit_test(test_parse_nsid),
+	    cmocka_unit_test(test_parse_unknown_option),
+	    cmocka_unit_test(test_parse_ecs_v4),
+	    cmocka_unit_test(test_parse_ecs_v6),
+	    cmocka_unit_test(test_parse_cookie),
+	    cmocka_unit_test(test_parse_all_options),
+	    cmocka_unit_test(test_parse_edns_version1),
+	    cmocka_unit_test(test_parse_qd0),
+	    cmocka_unit_test(test_parse_other_sections),
+	    cmocka_unit_test(test_parse_short),
+	    cmocka_unit_test(test_parse_qr),
+	    cmocka_unit_test(test_parse_qd2),
+	    cmocka_unit_test(test_parse_qname_pointer),
+	    cmocka_unit_test(test_parse_qname_label_type),
+	    cmocka_unit_test(test_parse_qname_too_long),
+	    cmocka_unit_test(test_parse_question_truncated),
+	    cmocka_unit_test(test_parse_record_truncated),
+	    cmocka_unit_test(test_parse_counts_exceed_records),
+	    cmocka_unit_test(test_parse_owner_bad),
+	    cmocka_unit_test(test_parse_opt_in_answer),
+	    cmocka_unit_test(test_parse_opt_in_authority),
+	    cmocka_unit_test(test_parse_two_opts),
+	    cmocka_unit_test(test_parse_opt_owner),
+	    cmocka_unit_test(test_parse_opt_rdlen_overrun),
+	    cmocka_unit_test(test_parse_option_overrun),
+	    cmocka_unit_test(test_parse_ecs_bad),
+	    cmocka_unit_test(test_parse_cookie_bad),
+	    cmocka_unit_test(test_name_len),
+	    cmocka_unit_test(test_name_labels),
+	    cmocka_unit_test(test_name_lower),
+	    cmocka_unit_test(test_name_cmp_rfc4034),
+	    cmocka_unit_test(test_name_is_sub),
+	    cmocka_unit_test(test_put_scalars),
+	    cmocka_unit_test(test_put_espace),
+	    cmocka_unit_test(test_put_header),
+	    cmocka_unit_test(test_put_name_compression),
+	    cmocka_unit_test(test_put_name_uncompressed),
+	    cmocka_unit_test(test_put_name_espace),
+	    cmocka_unit_test(test_put_name_invalid),
+	    cmocka_unit_test(test_put_name_table_full),
+	    cmocka_unit_test(test_put_name_far_offset),
+	    cmocka_unit_test(test_put_name_loop_guard),
+	    cmocka_unit_test(test_mark_rewind),
+	    cmocka_unit_test(test_put_rr),
+	    cmocka_unit_test(test_put_rr_cname_compressed),
+	    cmocka_unit_test(test_put_rr_malformed_rdata),
+	    cmocka_unit_test(test_put_rr_espace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,8 +32,8 @@ struct diags {
 	struct diag d[64];
 };
 
-static void collect(void *arg, bool is_error, const char *file,
-		    unsigned line, const char *msg)
+static void collect(void *arg, bool is_error, const char *file, unsigned line,
+		    const char *msg)
 {
 	struct diags *ds = arg;
 	assert_non_null(file);
@@ -62,9 +62,9 @@ static void expect(const struct diags *ds, size_t i, bool is_error,
 	if (d->is_error != is_error || !ends_with(d->file, file) ||
 	    d->line != line || !strstr(d->msg, part))
 		fail_msg("diag %zu: got %s %s:%u: %s; want %s %s:%u: ...%s...",
-			 i, d->is_error ? "error" : "warning", d->file,
-			 d->line, d->msg, is_error ? "error" : "warning", file,
-			 line, part);
+			 i, d->is_error ? "error" : "warning", d->file, d->line,
+			 d->msg, is_error ? "error" : "warning", file, line,
+			 part);
 }
 
 /* Presentation name (no escapes) to lowercase-as-given wire form. */
@@ -113,7 +113,7 @@ static void assert_rdata(const struct zone_rrset *rs, const void *exp,
 
 static struct zone *load_ok(const char *origin, const char *path)
 {
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	int ret = zone_load(origin, path, collect, &ds, &z);
 	for (size_t i = 0; i < ds.n; i++)
@@ -186,33 +186,33 @@ static void test_ok_every_type(void **state)
 		uint16_t type;
 		uint16_t count;
 	} want[] = {
-		{ "example.com", DNS_T_NS, 2 },
-		{ "example.com", DNS_T_MX, 2 },
-		{ "example.com", DNS_T_TXT, 1 },
-		{ "example.com", DNS_T_CAA, 1 },
-		{ "ns1.example.com", DNS_T_A, 1 },
-		{ "ns1.example.com", DNS_T_AAAA, 1 },
-		{ "www.example.com", DNS_T_A, 2 }, /* a duplicate dropped */
-		{ "www.example.com", DNS_T_HTTPS, 1 },
-		{ "ftp.example.com", DNS_T_CNAME, 1 },
-		{ "old.example.com", DNS_T_DNAME, 1 },
-		{ "_sip._tcp.example.com", DNS_T_SRV, 1 },
-		{ "sip.example.com", DNS_T_NAPTR, 1 },
-		{ "sub.example.com", DNS_T_NS, 1 },
-		{ "_443._tcp.www.example.com", DNS_T_TLSA, 1 },
-		{ "bastion.example.com", DNS_T_SSHFP, 1 },
-		{ "_http._tcp.example.com", DNS_T_PTR, 1 },
-		{ "_dns.ns1.example.com", DNS_T_SVCB, 1 },
-		{ "unk.example.com", 65534, 2 },
-		{ "known.example.com", DNS_T_A, 1 },
-		{ "x.rel.example.com", DNS_T_A, 1 },   /* relative $ORIGIN */
-		{ "included.example.com", DNS_T_A, 1 }, /* $INCLUDE origin */
-		{ "deep.included.example.com", DNS_T_TXT, 1 },
-		{ "after.example.com", DNS_T_A, 1 },
+	    {"example.com", DNS_T_NS, 2},
+	    {"example.com", DNS_T_MX, 2},
+	    {"example.com", DNS_T_TXT, 1},
+	    {"example.com", DNS_T_CAA, 1},
+	    {"ns1.example.com", DNS_T_A, 1},
+	    {"ns1.example.com", DNS_T_AAAA, 1},
+	    {"www.example.com", DNS_T_A, 2}, /* a duplicate dropped */
+	    {"www.example.com", DNS_T_HTTPS, 1},
+	    {"ftp.example.com", DNS_T_CNAME, 1},
+	    {"old.example.com", DNS_T_DNAME, 1},
+	    {"_sip._tcp.example.com", DNS_T_SRV, 1},
+	    {"sip.example.com", DNS_T_NAPTR, 1},
+	    {"sub.example.com", DNS_T_NS, 1},
+	    {"_443._tcp.www.example.com", DNS_T_TLSA, 1},
+	    {"bastion.example.com", DNS_T_SSHFP, 1},
+	    {"_http._tcp.example.com", DNS_T_PTR, 1},
+	    {"_dns.ns1.example.com", DNS_T_SVCB, 1},
+	    {"unk.example.com", 65534, 2},
+	    {"known.example.com", DNS_T_A, 1},
+	    {"x.rel.example.com", DNS_T_A, 1},	  /* relative $ORIGIN */
+	    {"included.example.com", DNS_T_A, 1}, /* $INCLUDE origin */
+	    {"deep.included.example.com", DNS_T_TXT, 1},
+	    {"after.example.com", DNS_T_A, 1},
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct zone_rrset *rs =
-			rrset(z, want[i].name, want[i].type);
+		    rrset(z, want[i].name, want[i].type);
 		assert_int_equal(rs->type, want[i].type);
 		if (rs->count != want[i].count)
 			fail_msg("%s/%u: %u records", want[i].name,
@@ -224,15 +224,15 @@ static void test_ok_rdata(void **state)
 {
 	const struct zone *z = *state;
 
-	static const uint8_t a[] = { 0, 4, 192, 0, 2, 80, 0, 4, 192, 0, 2, 81 };
+	static const uint8_t a[] = {0, 4, 192, 0, 2, 80, 0, 4, 192, 0, 2, 81};
 	assert_rdata(rrset(z, "www.example.com", DNS_T_A), a, sizeof(a));
 
 	/* names in RDATA: uncompressed, case as written */
 	static const uint8_t mx[] = {
-		0, 20, 0, 10, 4, 'm', 'a', 'i', 'l',
-		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-		0, 20, 0, 20, 4, 'M', 'a', 'i', 'l',
-		7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'C', 'O', 'M', 0,
+	    0,	 20,  0,   10,	4,   'm', 'a', 'i', 'l', 7,   'e',
+	    'x', 'a', 'm', 'p', 'l', 'e', 3,   'c', 'o', 'm', 0,
+	    0,	 20,  0,   20,	4,   'M', 'a', 'i', 'l', 7,   'E',
+	    'x', 'a', 'm', 'p', 'l', 'e', 3,   'C', 'O', 'M', 0,
 	};
 	assert_rdata(rrset(z, "example.com", DNS_T_MX), mx, sizeof(mx));
 
@@ -242,11 +242,11 @@ static void test_ok_rdata(void **state)
 	assert_rdata(rrset(z, "example.com", DNS_T_TXT), txt, sizeof(txt) - 1);
 
 	/* RFC 3597: "\# 3 010203" and "\# 0" */
-	static const uint8_t unk[] = { 0, 3, 1, 2, 3, 0, 0 };
+	static const uint8_t unk[] = {0, 3, 1, 2, 3, 0, 0};
 	assert_rdata(rrset(z, "unk.example.com", 65534), unk, sizeof(unk));
 
 	/* RFC 3597 form of a known type is the same record */
-	static const uint8_t known[] = { 0, 4, 192, 0, 2, 9 };
+	static const uint8_t known[] = {0, 4, 192, 0, 2, 9};
 	assert_rdata(rrset(z, "known.example.com", DNS_T_A), known,
 		     sizeof(known));
 
@@ -262,9 +262,9 @@ static void test_ok_rdata(void **state)
 	const struct zone_rrset *soa = z->soa;
 	size_t len = (size_t)soa->rdata[0] << 8 | soa->rdata[1];
 	assert_int_equal(soa->rdata_len, len + 2);
-	static const uint8_t tail[] = { 0x78, 0xa3, 0xf1, 0x75, 0, 0, 0x1c,
-					0x20, 0, 0, 3, 0x84, 0, 0x12, 0x75,
-					0, 0, 0, 1, 0x2c };
+	static const uint8_t tail[] = {0x78, 0xa3, 0xf1, 0x75, 0,    0,	  0x1c,
+				       0x20, 0,	   0,	 3,    0x84, 0,	  0x12,
+				       0x75, 0,	   0,	 0,    1,    0x2c};
 	assert_memory_equal(soa->rdata + soa->rdata_len - 20, tail, 20);
 }
 
@@ -316,8 +316,8 @@ static void test_ok_ent(void **state)
 {
 	const struct zone *z = *state;
 	static const char *const ents[] = {
-		"c.example.com", "b.c.example.com", "wild.example.com",
-		"_tcp.example.com", "_tcp.www.example.com", "rel.example.com",
+	    "c.example.com",	"b.c.example.com",	"wild.example.com",
+	    "_tcp.example.com", "_tcp.www.example.com", "rel.example.com",
 	};
 	for (size_t i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
 		const struct zone_node *n = find(z, ents[i]);
@@ -355,7 +355,7 @@ static void test_ok_find(void **state)
 	assert_null(find(z, "example.net"));
 	assert_null(find(z, "com"));
 	assert_null(find(z, "zzz.example.com")); /* past the last node */
-	assert_null(find(z, "a.example.com"));   /* before "after" */
+	assert_null(find(z, "a.example.com"));	 /* before "after" */
 	/* lookups are lowercase wire: uppercase does not match */
 	assert_null(find(z, "WWW.example.com"));
 	/* the wildcard is a node of its own, not a match */
@@ -379,12 +379,12 @@ static void test_ok_find(void **state)
 static void test_errors_in_file_order(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = (struct zone *)1;
 
-	assert_int_equal(zone_load("example.com", ZDIR "bad.zone", collect,
-				   &ds, &z),
-			 GS_EZONE);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "bad.zone", collect, &ds, &z),
+	    GS_EZONE);
 	assert_null(z);
 	size_t i = 0;
 	expect(&ds, i++, true, "bad.zone", 7,
@@ -407,11 +407,9 @@ static void test_errors_in_file_order(void **state)
 	       "ttl.example.com. A: TTL 600 differs from 300");
 	expect(&ds, i++, true, "bad.zone", 22, "unknown directive $BOGUS");
 	expect(&ds, i++, true, "bad.zone", 23, "unterminated quoted string");
-	expect(&ds, i++, true, "bad.zone", 24,
-	       "TTL 9999999999 out of range");
+	expect(&ds, i++, true, "bad.zone", 24, "TTL 9999999999 out of range");
 	expect(&ds, i++, true, "bad.zone", 25, "unbalanced parentheses");
-	expect(&ds, i++, true, "bad.zone", 26,
-	       "cannot open $INCLUDE file");
+	expect(&ds, i++, true, "bad.zone", 26, "cannot open $INCLUDE file");
 	assert_non_null(strstr(ds.d[i - 1].msg, "inc/missing.zone"));
 	assert_non_null(strstr(ds.d[i - 1].msg, "No such file"));
 	/* a problem in an included file names that file and its line */
@@ -423,10 +421,9 @@ static void test_errors_in_file_order(void **state)
 	assert_int_equal(ds.n, i);
 }
 
-static void expect_one_error(const char *file, unsigned line,
-			     const char *part)
+static void expect_one_error(const char *file, unsigned line, const char *part)
 {
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	char path[1024];
 	snprintf(path, sizeof(path), ZDIR "%s", file);
@@ -459,13 +456,13 @@ static void test_no_owner(void **state)
 static void test_line_numbers(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	/* comments, blank lines, parentheses over several lines, quoted
 	 * ';' and '(' */
-	assert_int_equal(zone_load("example.com", ZDIR "lines.zone", collect,
-				   &ds, &z),
-			 GS_EZONE);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "lines.zone", collect, &ds, &z),
+	    GS_EZONE);
 	expect(&ds, 0, true, "lines.zone", 5, "no NS records");
 	expect(&ds, 1, true, "lines.zone", 16, "cannot parse record");
 	assert_int_equal(ds.n, 2);
@@ -474,11 +471,10 @@ static void test_line_numbers(void **state)
 static void test_warnings_do_not_fail(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
-	assert_int_equal(zone_load("example.com", ZDIR "glue.zone", collect,
-				   &ds, &z),
-			 0);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "glue.zone", collect, &ds, &z), 0);
 	assert_non_null(z);
 	expect(&ds, 0, false, "glue.zone", 6,
 	       "NS target ns2.example.com. has no A or AAAA record "
@@ -502,11 +498,10 @@ static void test_warnings_do_not_fail(void **state)
 static void test_default_ttl(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
-	assert_int_equal(zone_load("example.com", ZDIR "nottl.zone", collect,
-				   &ds, &z),
-			 0);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "nottl.zone", collect, &ds, &z), 0);
 	expect(&ds, 0, false, "nottl.zone", 2, "no TTL and no $TTL");
 	assert_int_equal(ds.n, 1);
 	assert_int_equal(z->soa->ttl, 3600);
@@ -521,11 +516,11 @@ static void test_default_ttl(void **state)
 static void test_include_loop(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
-	assert_int_equal(zone_load("example.com", ZDIR "loop-a.zone", collect,
-				   &ds, &z),
-			 GS_EZONE);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "loop-a.zone", collect, &ds, &z),
+	    GS_EZONE);
 	assert_null(z);
 	expect(&ds, 0, true, "/zones/inc/loop-b.zone", 3, "$INCLUDE loop");
 	assert_int_equal(ds.n, 1);
@@ -535,7 +530,7 @@ static void test_include_depth(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/test_zone.XXXXXX", path[64];
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	const int files = 10; /* d0 includes d1 ... d9: nine levels deep */
 
@@ -570,7 +565,7 @@ static void test_include_depth(void **state)
 static void test_missing_file(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	const char *path = ZDIR "no-such.zone";
 	assert_int_equal(zone_load("example.com", path, collect, &ds, &z),
@@ -585,7 +580,7 @@ static void test_missing_file(void **state)
 static void test_bad_origin(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	assert_int_equal(zone_load("a..b", ZDIR "ok.zone", collect, &ds, &z),
 			 GS_EINVAL);
@@ -596,12 +591,12 @@ static void test_bad_origin(void **state)
 static void test_wrong_origin(void **state)
 {
 	(void)state;
-	struct diags ds = { 0 };
+	struct diags ds = {0};
 	struct zone *z = NULL;
 	/* every record of sub.zone is outside example.net */
-	assert_int_equal(zone_load("example.net", ZDIR "sub.zone", collect,
-				   &ds, &z),
-			 GS_EZONE);
+	assert_int_equal(
+	    zone_load("example.net", ZDIR "sub.zone", collect, &ds, &z),
+	    GS_EZONE);
 	expect(&ds, 0, true, "sub.zone", 3, "is outside the zone example.net.");
 	expect(&ds, ds.n - 1, true, "sub.zone", 0, "no NS records");
 }
@@ -611,9 +606,9 @@ static void test_log_without_diag(void **state)
 	(void)state;
 	struct zone *z = NULL;
 	/* problems go to the log (stderr here) */
-	assert_int_equal(zone_load("example.com", ZDIR "nons.zone", NULL, NULL,
-				   &z),
-			 GS_EZONE);
+	assert_int_equal(
+	    zone_load("example.com", ZDIR "nons.zone", NULL, NULL, &z),
+	    GS_EZONE);
 	assert_null(z);
 }
 
@@ -666,8 +661,8 @@ static void test_zoneset_longest_match(void **state)
 static void test_demo_zone(void **state)
 {
 	(void)state;
-	struct zone *z = load_ok(
-		"example.org", GS_TEST_DATA "/../../../zones/example.org.zone");
+	struct zone *z = load_ok("example.org", GS_TEST_DATA
+				 "/../../../zones/example.org.zone");
 	assert_int_equal(z->serial, 2026112401u);
 	assert_int_equal(z->neg_ttl, 300);
 	assert_int_equal(rrset(z, "example.org", DNS_T_NS)->count, 2);
@@ -678,7 +673,7 @@ static void test_demo_zone(void **state)
 	assert_int_equal(find(z, "old.example.org")->flags, ZONE_NODE_DNAME);
 	assert_int_equal(find(z, "alias.example.org")->flags, ZONE_NODE_CNAME);
 	static const uint16_t types[] = {
-		DNS_T_SOA, DNS_T_MX, DNS_T_TXT, DNS_T_CAA, DNS_T_NAPTR,
+	    DNS_T_SOA, DNS_T_MX, DNS_T_TXT, DNS_T_CAA, DNS_T_NAPTR,
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		assert_non_null(zone_node_rrset(z->apex, types[i]));
@@ -695,38 +690,37 @@ static void test_demo_zone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ok_header, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_every_type, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_rdata, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_ttls, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_order_and_names,
-						ok_setup, ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_ent, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_flags, ok_setup,
-						ok_teardown),
-		cmocka_unit_test_setup_teardown(test_ok_find, ok_setup,
-						ok_teardown),
-		cmocka_unit_test(test_errors_in_file_order),
-		cmocka_unit_test(test_no_soa),
-		cmocka_unit_test(test_no_ns),
-		cmocka_unit_test(test_no_owner),
-		cmocka_unit_test(test_line_numbers),
-		cmocka_unit_test(test_warnings_do_not_fail),
-		cmocka_unit_test(test_default_ttl),
-		cmocka_unit_test(test_include_loop),
-		cmocka_unit_test(test_include_depth),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_bad_origin),
-		cmocka_unit_test(test_wrong_origin),
-		cmocka_unit_test(test_log_without_diag),
-		cmocka_unit_test(test_free_null),
-		cmocka_unit_test(test_zoneset_longest_match),
-		cmocka_unit_test(test_demo_zone),
+	    cmocka_unit_test_setup_teardown(test_ok_header, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_every_type, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_rdata, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_ttls, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_order_and_names, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_ent, ok_setup, ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_flags, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test_setup_teardown(test_ok_find, ok_setup,
+					    ok_teardown),
+	    cmocka_unit_test(test_errors_in_file_order),
+	    cmocka_unit_test(test_no_soa),
+	    cmocka_unit_test(test_no_ns),
+	    cmocka_unit_test(test_no_owner),
+	    cmocka_unit_test(test_line_numbers),
+	    cmocka_unit_test(test_warnings_do_not_fail),
+	    cmocka_unit_test(test_default_ttl),
+	    cmocka_unit_test(test_include_loop),
+	    cmocka_unit_test(test_include_depth),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_bad_origin),
+	    cmocka_unit_test(test_wrong_origin),
+	    cmocka_unit_test(test_log_without_diag),
+	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_zoneset_longest_match),
+	    cmocka_unit_test(test_demo_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
