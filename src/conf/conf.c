@@ -33,8 +33,13 @@ enum item_type {
 	T_STR,	  /* string of min..max bytes -> char * (owned); when the
 		   * default is none (NULL), null is accepted and means none */
 	T_PATH,	  /* like T_STR, resolved against the config file's directory */
+	T_NAME,	  /* string of min..max bytes of letters, digits, '.', '_'
+		   * and '-' -> char * (owned) */
 	T_DNAME,  /* domain name, normalized to lowercase with final dot */
+	T_HOST,	  /* like T_DNAME, but the first label may be "*" */
 	T_TABLE,  /* array of objects -> element array + count */
+	T_ARRAY,  /* array of scalars -> element array + count */
+	T_OBJECT, /* nested object -> struct embedded in the containing one */
 	T_CUSTOM, /* parsed, defaulted and freed by callbacks */
 };
 
@@ -48,12 +53,29 @@ struct custom {
 
 /* An array of objects, each parsed with items into an elem_size struct.
  * When unique_key is set, that key's (string) value must differ across
- * elements; what names an element in the duplicate message. */
+ * elements; what names an element in the duplicate message. check, when
+ * set, runs after the elements are parsed (failed ones are left zeroed) for
+ * rules that span elements, and reports its own errors. */
 struct table {
 	const struct item *items;
 	size_t elem_size;
 	const char *unique_key;
 	const char *what;
+	int (*check)(struct ctx *ctx, const char *path, void *elems, size_t n);
+};
+
+/* An array of scalars, each parsed with elem (whose off is 0) into an
+ * elem_size slot. Every element type starts with a char * that is set only
+ * when the element parsed: the text shown in messages. When what is set,
+ * elements must differ (by same, or by that text when same is NULL); what
+ * names an element in the duplicate message. plural names the elements in
+ * the type message. */
+struct array {
+	const struct item *elem;
+	size_t elem_size;
+	const char *plural;
+	const char *what;
+	bool (*same)(const void *a, const void *b);
 };
 
 struct item {
@@ -63,14 +85,16 @@ struct item {
 	size_t off;    /* offset of the field in the containing struct */
 	size_t size;   /* size of the field (T_INT) */
 	/* The allowed range, inclusive: of the value (T_INT, T_NUM), of the
-	 * length in bytes (T_STR, T_PATH), of the element count (T_TABLE;
-	 * max 0 means no upper limit). */
+	 * length in bytes (T_STR, T_PATH, T_NAME), of the element count
+	 * (T_TABLE, T_ARRAY; max 0 means no upper limit). */
 	double min;
 	double max;
 	double def;		     /* T_INT, T_NUM: default */
 	const char *def_str;	     /* T_STR, T_PATH: default (NULL: none) */
 	size_t count_off;	     /* T_TABLE: offset of the size_t count */
 	const struct table *table;   /* T_TABLE */
+	const struct array *array;   /* T_ARRAY */
+	const struct item *items;    /* T_OBJECT */
 	const struct custom *custom; /* T_CUSTOM */
 };
 
@@ -109,6 +133,35 @@ struct item {
 #define C_CUSTOM(st, k, f, cb)                                         \
 	{                                                              \
 		.key = k, .type = T_CUSTOM, FIELD(st, f), .custom = cb \
+	}
+#define C_REQ_NUM(st, k, f, lo, hi)                                      \
+	{                                                                \
+		.key = k, .type = T_NUM, .required = true, FIELD(st, f), \
+		.min = lo, .max = hi                                     \
+	}
+#define C_PATH(st, k, f)                                          \
+	{                                                         \
+		.key = k, .type = T_PATH, FIELD(st, f), .min = 1, \
+		.max = PATH_MAX - 1                               \
+	}
+#define C_REQ_NAME(st, k, f)                                              \
+	{                                                                 \
+		.key = k, .type = T_NAME, .required = true, FIELD(st, f), \
+		.min = 1, .max = 63                                       \
+	}
+#define C_TABLE(st, k, f, n, tab)                          \
+	{                                                  \
+		.key = k, .type = T_TABLE, FIELD(st, f),   \
+		.count_off = offsetof(st, n), .table = tab \
+	}
+#define C_ARRAY(st, k, f, n, arr, req, lo)                                \
+	{                                                                 \
+		.key = k, .type = T_ARRAY, .required = req, FIELD(st, f), \
+		.count_off = offsetof(st, n), .array = arr, .min = lo     \
+	}
+#define C_OBJECT(st, k, f, it)                                        \
+	{                                                             \
+		.key = k, .type = T_OBJECT, FIELD(st, f), .items = it \
 	}
 
 struct ctx {
@@ -242,6 +295,19 @@ static bool is_ident(const char *key)
 	for (const char *p = key; *p; p++) {
 		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
 		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-')
+			return false;
+	}
+	return true;
+}
+
+/* Service and region names: letters, digits, '.', '_' and '-'. */
+static bool is_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '.' && ch != '_' &&
+		    ch != '-')
 			return false;
 	}
 	return true;
@@ -492,6 +558,222 @@ static const struct custom listen_custom = {
     .free = listen_free,
 };
 
+/* ---- "geoip" ---------------------------------------------------------- */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool is_letter(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+#define DECIMAL_MAX 64 /* longer numbers are not coordinates */
+
+/* Parses s[0..len) as a decimal number with blanks around it: an optional
+ * sign, then digits with an optional fraction (".5" and "5." included).
+ * No exponents, hex, inf or nan. Returns 0 or GS_EINVAL. */
+static int parse_decimal(const char *s, size_t len, double *out)
+{
+	char buf[DECIMAL_MAX + 1];
+	size_t i = 0;
+	size_t digits = 0;
+
+	while (len > 0 && is_blank(*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && is_blank(s[len - 1]))
+		len--;
+	if (i < len && (s[i] == '+' || s[i] == '-'))
+		i++;
+	for (; i < len && is_digit(s[i]); i++)
+		digits++;
+	if (i < len && s[i] == '.') {
+		for (i++; i < len && is_digit(s[i]); i++)
+			digits++;
+	}
+	if (i != len || digits == 0 || len > DECIMAL_MAX)
+		return GS_EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	*out = strtod(buf, NULL);
+	return 0;
+}
+
+/* Parses "lat,lon" (two decimal numbers, blanks allowed around each)
+ * without checking their ranges. Returns 0 or GS_EINVAL. */
+static int parse_latlon(const char *s, size_t len, double *lat, double *lon)
+{
+	const char *comma = memchr(s, ',', len);
+	if (!comma)
+		return GS_EINVAL;
+	size_t n = (size_t)(comma - s);
+	if (parse_decimal(s, n, lat) < 0 ||
+	    parse_decimal(comma + 1, len - n - 1, lon) < 0)
+		return GS_EINVAL;
+	return 0;
+}
+
+static int location_parse(struct ctx *ctx, const char *path, const json_t *val,
+			  void *base)
+{
+	struct conf_geoip *g = base;
+	const char *text = json_is_string(val) ? json_string_value(val) : NULL;
+	size_t len = text ? json_string_length(val) : 0;
+	char *got = NULL;
+	double lat, lon;
+	int ret = GS_ECONFIG;
+
+	/* null spells out the default "none", as for other strings. */
+	if (json_is_null(val)) {
+		ret = 0;
+		goto out;
+	}
+	got = describe(val);
+	if (text && len == 2 && is_letter(text[0]) && is_letter(text[1])) {
+		char *cc = gs_xstrdup(text);
+		for (char *p = cc; *p; p++) {
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		}
+		g->default_location = cc;
+	} else if (!text || strlen(text) != len ||
+		   parse_latlon(text, len, &lat, &lon) < 0) {
+		err(ctx, path, "must be a country code or \"lat,lon\" (got %s)",
+		    got);
+		goto out;
+	} else if (lat < -90 || lat > 90 || lon < -180 || lon > 180) {
+		err(ctx, path,
+		    "must be a country code or \"lat,lon\" with lat from -90 "
+		    "to 90 and lon from -180 to 180 (got %s)",
+		    got);
+		goto out;
+	} else {
+		g->default_location = gs_xstrdup(text);
+	}
+	ret = 0;
+out:
+	free(got);
+	return ret;
+}
+
+static void location_free(void *base)
+{
+	struct conf_geoip *g = base;
+	free(g->default_location);
+	g->default_location = NULL;
+}
+
+static const struct custom location_custom = {
+    .parse = location_parse,
+    .free = location_free,
+};
+
+/* ---- "services" ------------------------------------------------------- */
+
+/* An element of "addresses": base is its struct conf_addr. */
+static int addr_parse(struct ctx *ctx, const char *path, const json_t *val,
+		      void *base)
+{
+	struct conf_addr *a = base;
+	char *got = describe(val);
+	int ret = GS_ECONFIG;
+
+	if (!json_is_string(val)) {
+		err(ctx, path, "must be an address string (got %s)", got);
+		goto out;
+	}
+	const char *text = json_string_value(val);
+	int family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	if (strlen(text) != json_string_length(val) ||
+	    inet_pton(family, text, a->addr) != 1) {
+		memset(a->addr, 0, sizeof(a->addr));
+		err(ctx, path, "invalid address %s", got);
+		goto out;
+	}
+	a->family = family;
+	a->text = gs_xstrdup(text);
+	ret = 0;
+out:
+	free(got);
+	return ret;
+}
+
+static void addr_free(void *base)
+{
+	struct conf_addr *a = base;
+	free(a->text);
+	a->text = NULL;
+}
+
+static bool addr_same(const void *x, const void *y)
+{
+	const struct conf_addr *a = x;
+	const struct conf_addr *b = y;
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+static const struct custom addr_custom = {
+    .parse = addr_parse,
+    .free = addr_free,
+};
+
+/* Finds the first host before services[i].hosts[k] (in file order, across
+ * all services) equal to it; returns false if there is none. */
+static bool host_seen(const struct conf_service *svc, size_t i, size_t k,
+		      size_t *dup_i, size_t *dup_k)
+{
+	const char *h = svc[i].hosts[k];
+	for (size_t j = 0; j <= i; j++) {
+		size_t end = j == i ? k : svc[j].n_hosts;
+		for (size_t l = 0; l < end; l++) {
+			if (svc[j].hosts[l] &&
+			    strcmp(svc[j].hosts[l], h) == 0) {
+				*dup_i = j;
+				*dup_k = l;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* A host belongs to one service only, and appears in it once. */
+static int services_check(struct ctx *ctx, const char *path, void *elems,
+			  size_t n)
+{
+	const struct conf_service *svc = elems;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < svc[i].n_hosts; k++) {
+			const char *h = svc[i].hosts[k];
+			size_t j, l;
+			if (!h || !host_seen(svc, i, k, &j, &l))
+				continue;
+			char *hpath =
+			    gs_xasprintf("%s[%zu].hosts[%zu]", path, i, k);
+			char *q = quote(h, strlen(h));
+			err(ctx, hpath,
+			    "duplicate host %s (also %s[%zu].hosts[%zu])", q,
+			    path, j, l);
+			free(q);
+			free(hpath);
+			ret = GS_ECONFIG;
+		}
+	}
+	return ret;
+}
+
 /* ---- the schema ------------------------------------------------------- */
 
 static const struct item zone_items[] = {
@@ -507,6 +789,94 @@ static const struct table zone_table = {
     .what = "zone",
 };
 
+static const struct item database_elem = {
+    .key = "database",
+    .type = T_PATH,
+    .required = true,
+    .min = 1,
+    .max = PATH_MAX - 1,
+};
+
+static const struct array database_array = {
+    .elem = &database_elem,
+    .elem_size = sizeof(char *),
+    .plural = "file names",
+    .what = "database",
+};
+
+static const struct item geoip_items[] = {
+    C_ARRAY(struct conf_geoip, "databases", databases, n_databases,
+	    &database_array, false, 0),
+    C_PATH(struct conf_geoip, "overrides", overrides),
+    C_CUSTOM(struct conf_geoip, "default_location", default_location,
+	     &location_custom),
+    {.key = NULL},
+};
+
+static const struct item addr_elem = {
+    .key = "address",
+    .type = T_CUSTOM,
+    .custom = &addr_custom,
+};
+
+/* parse_array shows and checks elements through their first member. */
+_Static_assert(offsetof(struct conf_addr, text) == 0,
+	       "struct conf_addr must start with its text");
+
+static const struct array addr_array = {
+    .elem = &addr_elem,
+    .elem_size = sizeof(struct conf_addr),
+    .plural = "addresses",
+    .what = "address",
+    .same = addr_same,
+};
+
+static const struct item region_items[] = {
+    C_REQ_NAME(struct conf_region, "name", name),
+    C_REQ_NUM(struct conf_region, "lat", lat, -90, 90),
+    C_REQ_NUM(struct conf_region, "lon", lon, -180, 180),
+    C_ARRAY(struct conf_region, "addresses", addrs, n_addrs, &addr_array, true,
+	    1),
+    {.key = NULL},
+};
+
+static const struct table region_table = {
+    .items = region_items,
+    .elem_size = sizeof(struct conf_region),
+    .unique_key = "name",
+    .what = "region",
+};
+
+/* Duplicate hosts are found across services, by services_check. */
+static const struct item host_elem = {
+    .key = "host",
+    .type = T_HOST,
+    .required = true,
+};
+
+static const struct array host_array = {
+    .elem = &host_elem,
+    .elem_size = sizeof(char *),
+    .plural = "domain names",
+};
+
+static const struct item service_items[] = {
+    C_REQ_NAME(struct conf_service, "name", name),
+    C_ARRAY(struct conf_service, "hosts", hosts, n_hosts, &host_array, true, 1),
+    C_INT(struct conf_service, "ttl", ttl, 1, 86400, 30),
+    C_REQ_TABLE(struct conf_service, "regions", regions, n_regions,
+		&region_table, 1, 0),
+    {.key = NULL},
+};
+
+static const struct table service_table = {
+    .items = service_items,
+    .elem_size = sizeof(struct conf_service),
+    .unique_key = "name",
+    .what = "service",
+    .check = services_check,
+};
+
 static const struct item conf_items[] = {
     C_CUSTOM(struct conf, "listen", listen, &listen_custom),
     C_INT(struct conf, "workers", workers, 0, 1024, 0),
@@ -516,6 +886,8 @@ static const struct item conf_items[] = {
     C_NUM(struct conf, "tcp_idle_timeout", tcp_idle_timeout, 0.1, 300, 10),
     C_INT(struct conf, "tcp_max_clients", tcp_max_clients, 1, 65535, 256),
     C_REQ_TABLE(struct conf, "zones", zones, n_zones, &zone_table, 1, 0),
+    C_OBJECT(struct conf, "geoip", geoip, geoip_items),
+    C_TABLE(struct conf, "services", services, n_services, &service_table),
     {.key = NULL},
 };
 
@@ -550,8 +922,9 @@ static void store_uint(void *p, size_t size, unsigned long long v)
 
 /* Normalizes a presentation-format domain name ("Example.ORG" ->
  * "example.org.") into *out (caller frees). Letters, digits, '-' and '_'
- * only; "." is the root. On failure returns GS_EINVAL and a reason. */
-static int dname_normalize(const char *text, size_t len, char **out,
+ * only; "." is the root. With wild, the first label may be "*" (a wildcard,
+ * "*.example.org"). On failure returns GS_EINVAL and a reason. */
+static int dname_normalize(const char *text, size_t len, bool wild, char **out,
 			   const char **why)
 {
 	char *s = NULL;
@@ -584,6 +957,12 @@ static int dname_normalize(const char *text, size_t len, char **out,
 		} else if (ch >= 'A' && ch <= 'Z') {
 			ch = (unsigned char)(ch - 'A' + 'a');
 			label++;
+		} else if (ch == '*' && wild && i == 0 &&
+			   (len == 1 || text[1] == '.')) {
+			label++;
+		} else if (ch == '*' && wild) {
+			*why = "'*' is allowed only as the whole first label";
+			goto out;
 		} else if (ch >= 0x80) {
 			*why = "non-ASCII character: write IDNs in xn-- form";
 			goto out;
@@ -605,6 +984,10 @@ static int dname_normalize(const char *text, size_t len, char **out,
 	s[len] = '\0';
 	if (wire > 255) {
 		*why = "longer than 255 bytes in wire format";
+		goto out;
+	}
+	if (s[0] == '*' && s[2] == '\0') {
+		*why = "a wildcard needs a name after \"*.\"";
 		goto out;
 	}
 	*out = s;
@@ -691,6 +1074,73 @@ static int parse_table(struct ctx *ctx, const struct item *it, const char *path,
 			break;
 		}
 	}
+	if (t->check && t->check(ctx, path, elems, n) < 0)
+		ret = GS_ECONFIG;
+out:
+	free(epath);
+	free(got);
+	return ret;
+}
+
+static int parse_value(struct ctx *ctx, const struct item *it, const char *path,
+		       const json_t *val, void *base);
+
+/* The text of an array element (see struct array), or NULL if it did not
+ * parse. */
+static const char *elem_text(const void *el)
+{
+	return *(char *const *)el;
+}
+
+static int parse_array(struct ctx *ctx, const struct item *it, const char *path,
+		       const json_t *val, void *base)
+{
+	const struct array *a = it->array;
+	char *got = NULL;
+	char *epath = NULL;
+	int ret = GS_ECONFIG;
+
+	if (!json_is_array(val)) {
+		got = describe(val);
+		err(ctx, path, "must be an array of %s (got %s)", a->plural,
+		    got);
+		goto out;
+	}
+	size_t n = json_array_size(val);
+	if (it->min >= 1 && n == 0) {
+		err(ctx, path, "must not be empty");
+		goto out;
+	}
+
+	char *elems = gs_xcalloc(n, a->elem_size);
+	*(char **)field(base, it) = elems;
+	*count_field(base, it) = n;
+	ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		void *el = elems + i * a->elem_size;
+		free(epath);
+		epath = path_index(path, i);
+		if (parse_value(ctx, a->elem, epath, json_array_get(val, i),
+				el) < 0) {
+			ret = GS_ECONFIG;
+			continue;
+		}
+		const char *mine = elem_text(el);
+		for (size_t j = 0; a->what && mine && j < i; j++) {
+			const void *other = elems + j * a->elem_size;
+			if (!elem_text(other))
+				continue;
+			if (a->same ? !a->same(el, other)
+				    : strcmp(mine, elem_text(other)) != 0)
+				continue;
+			char *q = quote(mine, strlen(mine));
+			err(ctx, epath, "duplicate %s %s (also %s[%zu])",
+			    a->what, q, path, j);
+			free(q);
+			ret = GS_ECONFIG;
+			break;
+		}
+	}
 out:
 	free(epath);
 	free(got);
@@ -756,20 +1206,43 @@ static int parse_value(struct ctx *ctx, const struct item *it, const char *path,
 				       : gs_xstrdup(text);
 		break;
 	}
+	case T_NAME: {
+		const char *text =
+		    json_is_string(val) ? json_string_value(val) : NULL;
+		size_t len = text ? json_string_length(val) : 0;
+		if (!text || (double)len < it->min || (double)len > it->max ||
+		    !is_name(text, len)) {
+			err(ctx, path,
+			    "must be a name of %.0f to %.0f letters, digits, "
+			    "'.', '_' or '-' (got %s)",
+			    it->min, it->max, got);
+			goto out;
+		}
+		s = gs_xstrdup(text);
+		break;
+	}
 	case T_DNAME:
+	case T_HOST:
 		if (!json_is_string(val)) {
 			err(ctx, path, "must be a domain name string (got %s)",
 			    got);
 			goto out;
 		}
 		if (dname_normalize(json_string_value(val),
-				    json_string_length(val), &s, &why) < 0) {
+				    json_string_length(val), it->type == T_HOST,
+				    &s, &why) < 0) {
 			err(ctx, path, "invalid domain name %s (%s)", got, why);
 			goto out;
 		}
 		break;
 	case T_TABLE:
 		ret = parse_table(ctx, it, path, val, base);
+		goto out;
+	case T_ARRAY:
+		ret = parse_array(ctx, it, path, val, base);
+		goto out;
+	case T_OBJECT:
+		ret = parse_object(ctx, val, it->items, field(base, it), path);
 		goto out;
 	case T_CUSTOM:
 		ret = it->custom->parse(ctx, path, val, base);
@@ -801,8 +1274,15 @@ static void set_default(const struct item *it, void *base)
 		*(char **)field(base, it) =
 		    it->def_str ? gs_xstrdup(it->def_str) : NULL;
 		break;
+	case T_NAME:
 	case T_DNAME:
+	case T_HOST:
 	case T_TABLE:
+	case T_ARRAY:
+		break;
+	case T_OBJECT:
+		for (const struct item *sub = it->items; sub->key; sub++)
+			set_default(sub, field(base, it));
 		break;
 	case T_CUSTOM:
 		if (it->custom->dflt)
@@ -865,33 +1345,54 @@ static int parse_object(struct ctx *ctx, const json_t *obj,
 	return ret;
 }
 
+static void free_object(const struct item *items, void *base);
+
+/* Frees what item it owns in base; zeroed fields are ok. */
+static void free_value(const struct item *it, void *base)
+{
+	switch (it->type) {
+	case T_INT:
+	case T_NUM:
+		break;
+	case T_STR:
+	case T_PATH:
+	case T_NAME:
+	case T_DNAME:
+	case T_HOST:
+		free(*(char **)field(base, it));
+		break;
+	case T_TABLE: {
+		char *elems = *(char **)field(base, it);
+		size_t n = *count_field(base, it);
+		for (size_t i = 0; elems && i < n; i++)
+			free_object(it->table->items,
+				    elems + i * it->table->elem_size);
+		free(elems);
+		break;
+	}
+	case T_ARRAY: {
+		char *elems = *(char **)field(base, it);
+		size_t n = *count_field(base, it);
+		for (size_t i = 0; elems && i < n; i++)
+			free_value(it->array->elem,
+				   elems + i * it->array->elem_size);
+		free(elems);
+		break;
+	}
+	case T_OBJECT:
+		free_object(it->items, field(base, it));
+		break;
+	case T_CUSTOM:
+		it->custom->free(base);
+		break;
+	}
+}
+
 /* Frees what items own in base (not base itself); zeroed fields are ok. */
 static void free_object(const struct item *items, void *base)
 {
-	for (const struct item *it = items; it->key; it++) {
-		switch (it->type) {
-		case T_INT:
-		case T_NUM:
-			break;
-		case T_STR:
-		case T_PATH:
-		case T_DNAME:
-			free(*(char **)field(base, it));
-			break;
-		case T_TABLE: {
-			char *elems = *(char **)field(base, it);
-			size_t n = *count_field(base, it);
-			for (size_t i = 0; elems && i < n; i++)
-				free_object(it->table->items,
-					    elems + i * it->table->elem_size);
-			free(elems);
-			break;
-		}
-		case T_CUSTOM:
-			it->custom->free(base);
-			break;
-		}
-	}
+	for (const struct item *it = items; it->key; it++)
+		free_value(it, base);
 }
 
 /* ---- files ------------------------------------------------------------ */

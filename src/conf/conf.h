@@ -20,6 +20,38 @@ struct conf_zone {
 	char *file;   /* resolved against the config file's directory */
 };
 
+/* One address of a region, as written and parsed. */
+struct conf_addr {
+	char *text;
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* 4 or 16 bytes in network order */
+};
+
+struct conf_region {
+	char *name;     /* unique within its service */
+	double lat;     /* -90..90 */
+	double lon;     /* -180..180 */
+	size_t n_addrs; /* at least one */
+	struct conf_addr *addrs;
+};
+
+struct conf_service {
+	char *name;     /* unique */
+	size_t n_hosts; /* at least one */
+	char **hosts;   /* normalized like zone origins: lowercase, final dot;
+			   a wildcard is "*." followed by a name */
+	uint32_t ttl;   /* 1..86400, default 30 */
+	size_t n_regions; /* at least one */
+	struct conf_region *regions;
+};
+
+struct conf_geoip {
+	size_t n_databases;
+	char **databases; /* resolved against the config file's directory */
+	char *overrides;  /* resolved, or NULL */
+	char *default_location; /* "CC" or "lat,lon" as written, or NULL */
+};
+
 struct conf {
 	char *path; /* the file it was loaded from */
 	char *dir;  /* its directory: relative paths are resolved against it */
@@ -35,6 +67,10 @@ struct conf {
 
 	size_t n_zones;
 	struct conf_zone *zones;
+
+	struct conf_geoip geoip; /* all empty when the key is absent */
+	size_t n_services;
+	struct conf_service *services;
 };
 
 /* Receives each error as one line: "FILE: KEYPATH: what is wrong" or, for

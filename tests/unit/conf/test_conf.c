@@ -52,14 +52,23 @@ static int setup(void **state)
 	return 0;
 }
 
+/* Forgets the file, messages and config of the previous load. */
+static void reset(struct fx *fx)
+{
+	if (fx->have_file)
+		unlink(fx->path);
+	fx->have_file = false;
+	for (size_t i = 0; i < fx->n_diags && i < MAX_DIAGS; i++)
+		free(fx->diags[i]);
+	fx->n_diags = 0;
+	conf_free(fx->c);
+	fx->c = NULL;
+}
+
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	if (fx->have_file)
-		unlink(fx->path);
-	for (size_t i = 0; i < fx->n_diags && i < MAX_DIAGS; i++)
-		free(fx->diags[i]);
-	conf_free(fx->c);
+	reset(fx);
 	free(fx);
 	return 0;
 }
@@ -246,11 +255,15 @@ static void test_top_scalar(void **state)
 static void test_unknown_key(void **state)
 {
 	struct fx *fx = *state;
+	/* control_socket, state_file and metrics_listen come in later
+	 * releases: until then they are unknown like any other key. */
 	EXPECT(fx,
 	       "{ \"frobnicate\": 1, \"control_socket\": \"/x\", " ZONES
-	       ", \"odd key\\n\": 2 }",
+	       ", \"odd key\\n\": 2, \"state_file\": \"/s\","
+	       " \"metrics_listen\": \"127.0.0.1:9153\" }",
 	       "frobnicate: unknown key", "control_socket: unknown key",
-	       "\"odd key\\n\": unknown key");
+	       "\"odd key\\n\": unknown key", "state_file: unknown key",
+	       "metrics_listen: unknown key");
 }
 
 static void test_unknown_zone_key(void **state)
@@ -427,6 +440,14 @@ static void test_bad_origin(void **state)
 	       "allowed in labels)",
 	       "zones[6].origin: invalid domain name \"caf\xc3\xa9.example\" "
 	       "(non-ASCII character: write IDNs in xn-- form)");
+	/* Wildcards are for service hosts, not zone origins. */
+	reset(fx);
+	EXPECT(
+	    fx,
+	    "{ \"zones\": [ { \"origin\": \"*.example\", \"file\": \"f\" } ] }",
+	    "zones[0].origin: invalid domain name \"*.example\" "
+	    "(invalid character: only letters, digits, '-' and '_' are "
+	    "allowed in labels)");
 }
 
 static void test_origin_limits(void **state)
@@ -590,6 +611,12 @@ static void test_defaults(void **state)
 	assert_int_equal(c->n_zones, 1);
 	assert_string_equal(c->zones[0].origin, "example.org.");
 	assert_string_equal(c->zones[0].file, "/z");
+	assert_int_equal(c->geoip.n_databases, 0);
+	assert_null(c->geoip.databases);
+	assert_null(c->geoip.overrides);
+	assert_null(c->geoip.default_location);
+	assert_int_equal(c->n_services, 0);
+	assert_null(c->services);
 }
 
 static void test_relative_file(void **state)
@@ -672,9 +699,77 @@ static void test_valid_full(void **state)
 	assert_string_equal(c->zones[1].origin, "example.net.");
 	assert_string_equal(c->zones[1].file,
 			    "/var/lib/geosteer/example.net.zone");
+
+	const struct conf_geoip *g = &c->geoip;
+	assert_int_equal(g->n_databases, 3);
+	assert_string_equal(g->databases[0], "/usr/share/tor/geoip");
+	assert_string_equal(g->databases[1], GS_TEST_DATA "/conf/geo/geoip6");
+	assert_string_equal(g->databases[2], GS_TEST_DATA "/conf/geo/nets.csv");
+	assert_string_equal(g->overrides, GS_TEST_DATA "/conf/nets.txt");
+	assert_string_equal(g->default_location, "IE");
+
+	assert_int_equal(c->n_services, 2);
+	const struct conf_service *s = &c->services[0];
+	assert_string_equal(s->name, "teleport");
+	assert_int_equal(s->n_hosts, 2);
+	assert_string_equal(s->hosts[0], "teleport.example.org.");
+	assert_string_equal(s->hosts[1], "*.teleport.example.org.");
+	assert_int_equal(s->ttl, 30);
+	assert_int_equal(s->n_regions, 3);
+
+	const struct conf_region *r = &s->regions[0];
+	assert_string_equal(r->name, "us-east-1");
+	assert_true(r->lat == 38.9 && r->lon == -77.4);
+	assert_int_equal(r->n_addrs, 3);
+	static const uint8_t a0[4] = {192, 0, 2, 10};
+	static const uint8_t a1[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+				       0,    0,	   0,	 0,    0, 0, 0, 0x10};
+	static const uint8_t a2[16] = {0, 0, 0,	   0,	 0,   0, 0, 0,
+				       0, 0, 0xff, 0xff, 192, 0, 2, 11};
+	assert_string_equal(r->addrs[0].text, "192.0.2.10");
+	assert_int_equal(r->addrs[0].family, AF_INET);
+	assert_memory_equal(r->addrs[0].addr, a0, 4);
+	assert_string_equal(r->addrs[1].text, "2001:DB8::10");
+	assert_int_equal(r->addrs[1].family, AF_INET6);
+	assert_memory_equal(r->addrs[1].addr, a1, 16);
+	assert_string_equal(r->addrs[2].text, "::ffff:192.0.2.11");
+	assert_int_equal(r->addrs[2].family, AF_INET6);
+	assert_memory_equal(r->addrs[2].addr, a2, 16);
+
+	r = &s->regions[1];
+	assert_string_equal(r->name, "eu-west-1");
+	assert_true(r->lat == 53.3 && r->lon == -6.3);
+	assert_int_equal(r->n_addrs, 1);
+	assert_string_equal(r->addrs[0].text, "198.51.100.10");
+	assert_int_equal(r->addrs[0].family, AF_INET);
+	assert_memory_equal(r->addrs[0].addr, "\xc6\x33\x64\x0a", 4);
+
+	r = &s->regions[2];
+	assert_string_equal(r->name, "ap-south-1");
+	assert_true(r->lat == 19.0 && r->lon == 72.9);
+	assert_int_equal(r->n_addrs, 1);
+	assert_string_equal(r->addrs[0].text, "203.0.113.10");
+	assert_memory_equal(r->addrs[0].addr, "\xcb\x00\x71\x0a", 4);
+
+	s = &c->services[1];
+	assert_string_equal(s->name, "Web_2.prod-x");
+	assert_int_equal(s->n_hosts, 1);
+	assert_string_equal(s->hosts[0], "www.example.net.");
+	assert_int_equal(s->ttl, 86400);
+	assert_int_equal(s->n_regions, 1);
+	r = &s->regions[0];
+	assert_string_equal(r->name, "only");
+	assert_true(r->lat == -90.0 && r->lon == 180.0);
+	assert_int_equal(r->n_addrs, 1);
+	assert_int_equal(r->addrs[0].family, AF_INET6);
+	assert_memory_equal(r->addrs[0].addr,
+			    "\x20\x01\x0d\xb8\x00\x00\x00\x01"
+			    "\x00\x00\x00\x00\x00\x00\x00\x01",
+			    16);
 }
 
-/* contrib/geosteer.conf.sample is valid and spells out the defaults. */
+/* contrib/geosteer.conf.sample is valid and spells out the defaults; its
+ * zone, GeoIP databases and service are examples. */
 static void test_sample_is_defaults(void **state)
 {
 	struct fx *fx = *state;
@@ -698,7 +793,550 @@ static void test_sample_is_defaults(void **state)
 	assert_int_equal(s->n_zones, 1);
 	assert_string_equal(s->zones[0].origin, "example.org.");
 	assert_string_equal(s->zones[0].file, "/etc/geosteer/example.org.zone");
+
+	assert_int_equal(s->geoip.n_databases, 2);
+	assert_string_equal(s->geoip.databases[0], "/usr/share/tor/geoip");
+	assert_string_equal(s->geoip.databases[1], "/usr/share/tor/geoip6");
+	assert_string_equal(s->geoip.overrides, "/etc/geosteer/overrides.txt");
+	assert_null(s->geoip.default_location);
+	assert_int_equal(s->n_services, 1);
+	const struct conf_service *svc = &s->services[0];
+	assert_string_equal(svc->name, "teleport");
+	assert_int_equal(svc->n_hosts, 2);
+	assert_string_equal(svc->hosts[0], "teleport.example.org.");
+	assert_string_equal(svc->hosts[1], "*.teleport.example.org.");
+	assert_int_equal(svc->ttl, 30);
+	assert_int_equal(svc->n_regions, 3);
+	assert_string_equal(svc->regions[0].name, "us-east-1");
+	assert_int_equal(svc->regions[0].n_addrs, 2);
+	assert_int_equal(svc->regions[0].addrs[1].family, AF_INET6);
+	assert_string_equal(svc->regions[1].name, "eu-west-1");
+	assert_string_equal(svc->regions[2].name, "ap-south-1");
+	assert_string_equal(svc->regions[2].addrs[0].text, "203.0.113.10");
 	conf_free(d);
+}
+
+/* ---- geoip ---------------------------------------------------------------- */
+
+static void test_geoip_wrong_types(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"geoip\": [], " ZONES " }",
+	       "geoip: must be an object (got an empty array)");
+	reset(fx);
+	EXPECT(fx,
+	       "{ \"geoip\": { \"databases\": \"/g\", \"overrides\": 3,"
+	       " \"default_location\": 7 }, " ZONES " }",
+	       "geoip.databases: must be an array of file names (got \"/g\")",
+	       "geoip.overrides: must be a file name of 1 to 4095 bytes "
+	       "(got 3)",
+	       "geoip.default_location: must be a country code or "
+	       "\"lat,lon\" (got 7)");
+	reset(fx);
+	EXPECT(fx,
+	       "{ \"geoip\": { \"databases\": [5, \"\", null, \"/ok\"],"
+	       " \"overrides\": \"\" }, " ZONES " }",
+	       "geoip.databases[0]: must be a file name of 1 to 4095 bytes "
+	       "(got 5)",
+	       "geoip.databases[1]: must be a file name of 1 to 4095 bytes "
+	       "(got 0 bytes)",
+	       "geoip.databases[2]: must be a file name of 1 to 4095 bytes "
+	       "(got null)",
+	       "geoip.overrides: must be a file name of 1 to 4095 bytes "
+	       "(got 0 bytes)");
+}
+
+static void test_geoip_unknown_key(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"geoip\": { \"database\": [\"/g\"], \"overrides\": \"/o\","
+	       " \"cache\": true }, " ZONES " }",
+	       "geoip.database: unknown key", "geoip.cache: unknown key");
+}
+
+static void test_duplicate_database(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"geoip\": { \"databases\": [\"/a\", \"/b\", \"/a\","
+	       " \"/b\", \"/a\"] }, " ZONES " }",
+	       "geoip.databases[2]: duplicate database \"/a\" "
+	       "(also geoip.databases[0])",
+	       "geoip.databases[3]: duplicate database \"/b\" "
+	       "(also geoip.databases[1])",
+	       "geoip.databases[4]: duplicate database \"/a\" "
+	       "(also geoip.databases[0])");
+
+	/* Duplicates are found after resolving relative names. */
+	reset(fx);
+	write_file(fx, "{}");
+	char *dir = dir_part(fx->path);
+	char text[PATH_MAX * 2], want[PATH_MAX * 3];
+	snprintf(
+	    text, sizeof(text),
+	    "{ \"geoip\": { \"databases\": [\"geoip\", \"%s/geoip\"] }, " ZONES
+	    " }",
+	    dir);
+	reset(fx);
+	snprintf(want, sizeof(want),
+		 "geoip.databases[1]: duplicate database \"%s/geoip\" "
+		 "(also geoip.databases[0])",
+		 dir);
+	const char *const exp[] = {want};
+	expect_errors(fx, text, exp, 1);
+	free(dir);
+}
+
+static void test_geoip_empty(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ \"geoip\": {}, " ZONES " }"), 0);
+	assert_int_equal(fx->c->geoip.n_databases, 0);
+	assert_null(fx->c->geoip.overrides);
+	assert_null(fx->c->geoip.default_location);
+	reset(fx);
+	assert_int_equal(load(fx, "{ \"geoip\": { \"databases\": [],"
+				  " \"overrides\": null,"
+				  " \"default_location\": null }, " ZONES " }"),
+			 0);
+	assert_int_equal(fx->c->geoip.n_databases, 0);
+	assert_null(fx->c->geoip.overrides);
+	assert_null(fx->c->geoip.default_location);
+}
+
+static void test_default_location(void **state)
+{
+	struct fx *fx = *state;
+	static const struct {
+		const char *json; /* as written in the file */
+		const char *want; /* as stored */
+	} good[] = {
+	    {"ie", "IE"},
+	    {"De", "DE"},
+	    {"US", "US"},
+	    {"38.9,-77.4", "38.9,-77.4"},
+	    {" -33.9 , 18.4 ", " -33.9 , 18.4 "},
+	    {"90,-180", "90,-180"},
+	    {"-90,180", "-90,180"},
+	    {"+1.,.5", "+1.,.5"},
+	    {"0,0", "0,0"},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text),
+			 "{ \"geoip\": { \"default_location\": \"%s\" }, " ZONES
+			 " }",
+			 good[i].json);
+		reset(fx);
+		if (load(fx, text) != 0)
+			fail_msg("rejected \"%s\": %s", good[i].json,
+				 fx->n_diags ? fx->diags[0] : "");
+		assert_string_equal(fx->c->geoip.default_location,
+				    good[i].want);
+	}
+
+	static const struct {
+		const char *json;
+		const char *msg;
+	} bad[] = {
+	    {"xyz", "must be a country code or \"lat,lon\" (got \"xyz\")"},
+	    {"X", "must be a country code or \"lat,lon\" (got \"X\")"},
+	    {"", "must be a country code or \"lat,lon\" (got \"\")"},
+	    {"12", "must be a country code or \"lat,lon\" (got \"12\")"},
+	    {"I\\u00e9", "must be a country code or \"lat,lon\" "
+			 "(got \"I\xc3\xa9\")"},
+	    {"1,2,3", "must be a country code or \"lat,lon\" (got \"1,2,3\")"},
+	    {"1;2", "must be a country code or \"lat,lon\" (got \"1;2\")"},
+	    {",2", "must be a country code or \"lat,lon\" (got \",2\")"},
+	    {"1,", "must be a country code or \"lat,lon\" (got \"1,\")"},
+	    {".,1", "must be a country code or \"lat,lon\" (got \".,1\")"},
+	    {"1e1,2", "must be a country code or \"lat,lon\" (got \"1e1,2\")"},
+	    {"nan,0", "must be a country code or \"lat,lon\" (got \"nan,0\")"},
+	    {"0x1,0", "must be a country code or \"lat,lon\" (got \"0x1,0\")"},
+	    {"1 2,3", "must be a country code or \"lat,lon\" (got \"1 2,3\")"},
+	    {"91,0", "must be a country code or \"lat,lon\" with lat from -90 "
+		     "to 90 and lon from -180 to 180 (got \"91,0\")"},
+	    {"-90.01,0", "must be a country code or \"lat,lon\" with lat from "
+			 "-90 to 90 and lon from -180 to 180 "
+			 "(got \"-90.01,0\")"},
+	    {"0,180.5", "must be a country code or \"lat,lon\" with lat from "
+			"-90 to 90 and lon from -180 to 180 (got \"0,180.5\")"},
+	    {"0,-181", "must be a country code or \"lat,lon\" with lat from "
+		       "-90 to 90 and lon from -180 to 180 (got \"0,-181\")"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256], want[256];
+		snprintf(text, sizeof(text),
+			 "{ \"geoip\": { \"default_location\": \"%s\" }, " ZONES
+			 " }",
+			 bad[i].json);
+		snprintf(want, sizeof(want), "geoip.default_location: %s",
+			 bad[i].msg);
+		reset(fx);
+		const char *const exp[] = {want};
+		expect_errors(fx, text, exp, 1);
+	}
+}
+
+/* ---- services ------------------------------------------------------------ */
+
+/* A valid region and service, for tests about other keys. */
+#define REGION                                        \
+	"{ \"name\": \"r1\", \"lat\": 1, \"lon\": 2," \
+	" \"addresses\": [\"192.0.2.1\"] }"
+#define SERVICE(name, hosts)                                \
+	"{ \"name\": \"" name "\", \"hosts\": [" hosts "]," \
+	" \"regions\": [" REGION "] }"
+
+static void test_services_wrong_types(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, "{ \"services\": { \"name\": \"x\" }, " ZONES " }",
+	       "services: must be an array of objects (got an object)");
+	reset(fx);
+	EXPECT(fx,
+	       "{ \"services\": [ { \"name\": 5, \"hosts\": \"a.example\","
+	       " \"ttl\": \"30\", \"regions\": {} }, \"x\","
+	       " { \"name\": \"s\", \"hosts\": [7, null], \"ttl\": 1.5,"
+	       " \"regions\": [3] } ], " ZONES " }",
+	       "services[0].name: must be a name of 1 to 63 letters, digits, "
+	       "'.', '_' or '-' (got 5)",
+	       "services[0].hosts: must be an array of domain names "
+	       "(got \"a.example\")",
+	       "services[0].ttl: must be an integer from 1 to 86400 "
+	       "(got \"30\")",
+	       "services[0].regions: must be an array of objects "
+	       "(got an object)",
+	       "services[1]: must be an object (got \"x\")",
+	       "services[2].hosts[0]: must be a domain name string (got 7)",
+	       "services[2].hosts[1]: must be a domain name string (got null)",
+	       "services[2].ttl: must be an integer from 1 to 86400 (got 1.5)",
+	       "services[2].regions[0]: must be an object (got 3)");
+}
+
+static void test_region_wrong_types(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ { \"name\": true, \"lat\": \"1\", \"lon\": null,"
+	    " \"addresses\": \"192.0.2.1\" }, { \"name\": \"r\","
+	    " \"lat\": false, \"lon\": [], \"addresses\": [1, null, {}] }"
+	    " ] } ], " ZONES " }",
+	    "services[0].regions[0].name: must be a name of 1 to 63 "
+	    "letters, digits, '.', '_' or '-' (got true)",
+	    "services[0].regions[0].lat: must be a number from -90 to 90 "
+	    "(got \"1\")",
+	    "services[0].regions[0].lon: must be a number from -180 to 180 "
+	    "(got null)",
+	    "services[0].regions[0].addresses: must be an array of "
+	    "addresses (got \"192.0.2.1\")",
+	    "services[0].regions[1].lat: must be a number from -90 to 90 "
+	    "(got false)",
+	    "services[0].regions[1].lon: must be a number from -180 to 180 "
+	    "(got an empty array)",
+	    "services[0].regions[1].addresses[0]: must be an address "
+	    "string (got 1)",
+	    "services[0].regions[1].addresses[1]: must be an address "
+	    "string (got null)",
+	    "services[0].regions[1].addresses[2]: must be an address "
+	    "string (got an object)");
+}
+
+static void test_service_ranges(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"services\": ["
+	       " { \"name\": \"\", \"hosts\": [\"a.example\"], \"ttl\": 0,"
+	       " \"regions\": [ { \"name\": \"" X64 "\", \"lat\": 91,"
+	       " \"lon\": -180.5, \"addresses\": [\"192.0.2.1\"] } ] },"
+	       " { \"name\": \"" X64 "\", \"hosts\": [\"b.example\"],"
+	       " \"ttl\": 86401, \"regions\": [ { \"name\": \"a b\","
+	       " \"lat\": -90.5, \"lon\": 181, \"addresses\": [\"::1\"] } ] },"
+	       " { \"name\": \"tele/port\", \"hosts\": [\"c.example\"],"
+	       " \"ttl\": -1, \"regions\": [ { \"name\": \"caf\\u00e9\","
+	       " \"lat\": 1e3, \"lon\": 0, \"addresses\": [\"::2\"] } ] }"
+	       " ], " ZONES " }",
+	       "services[0].name: must be a name of 1 to 63 letters, digits, "
+	       "'.', '_' or '-' (got \"\")",
+	       "services[0].ttl: must be an integer from 1 to 86400 (got 0)",
+	       "services[0].regions[0].name: must be a name of 1 to 63 "
+	       "letters, digits, '.', '_' or '-' (got \"" X64 "\")",
+	       "services[0].regions[0].lat: must be a number from -90 to 90 "
+	       "(got 91)",
+	       "services[0].regions[0].lon: must be a number from -180 to 180 "
+	       "(got -180.5)",
+	       "services[1].name: must be a name of 1 to 63 letters, digits, "
+	       "'.', '_' or '-' (got \"" X64 "\")",
+	       "services[1].ttl: must be an integer from 1 to 86400 "
+	       "(got 86401)",
+	       "services[1].regions[0].name: must be a name of 1 to 63 "
+	       "letters, digits, '.', '_' or '-' (got \"a b\")",
+	       "services[1].regions[0].lat: must be a number from -90 to 90 "
+	       "(got -90.5)",
+	       "services[1].regions[0].lon: must be a number from -180 to 180 "
+	       "(got 181)",
+	       "services[2].name: must be a name of 1 to 63 letters, digits, "
+	       "'.', '_' or '-' (got \"tele/port\")",
+	       "services[2].ttl: must be an integer from 1 to 86400 (got -1)",
+	       "services[2].regions[0].name: must be a name of 1 to 63 "
+	       "letters, digits, '.', '_' or '-' (got \"caf\xc3\xa9\")",
+	       "services[2].regions[0].lat: must be a number from -90 to 90 "
+	       "(got 1000.0)");
+}
+
+static void test_missing_service_keys(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"services\": [ {}, { \"name\": \"s\","
+	       " \"hosts\": [\"a.example\"], \"regions\": [ {} ] } ], " ZONES
+	       " }",
+	       "services[0].name: required key is missing",
+	       "services[0].hosts: required key is missing",
+	       "services[0].regions: required key is missing",
+	       "services[1].regions[0].name: required key is missing",
+	       "services[1].regions[0].lat: required key is missing",
+	       "services[1].regions[0].lon: required key is missing",
+	       "services[1].regions[0].addresses: required key is missing");
+}
+
+static void test_empty_service_arrays(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"services\": [ { \"name\": \"s\", \"hosts\": [],"
+	       " \"regions\": [] }, { \"name\": \"t\","
+	       " \"hosts\": [\"a.example\"], \"regions\": [ { \"name\": \"r\","
+	       " \"lat\": 0, \"lon\": 0, \"addresses\": [] } ] } ], " ZONES
+	       " }",
+	       "services[0].hosts: must not be empty",
+	       "services[0].regions: must not be empty",
+	       "services[1].regions[0].addresses: must not be empty");
+}
+
+static void test_services_empty_ok(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(load(fx, "{ \"services\": [], " ZONES " }"), 0);
+	assert_int_equal(fx->c->n_services, 0);
+}
+
+static void test_duplicate_service(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ " SERVICE(
+		"teleport",
+		"\"a.example\"") ", " SERVICE("teleport",
+					      "\"b.example\"") ", " SERVICE("Te"
+									    "le"
+									    "po"
+									    "r"
+									    "t",
+									    "\""
+									    "c."
+									    "ex"
+									    "am"
+									    "pl"
+									    "e"
+									    "\"") ", " SERVICE("teleport",
+											       "\"d.example\"") " ], " ZONES
+														" }",
+	    "services[1].name: duplicate service \"teleport\" "
+	    "(also services[0])",
+	    "services[3].name: duplicate service \"teleport\" "
+	    "(also services[0])");
+}
+
+static void test_duplicate_region(void **state)
+{
+	struct fx *fx = *state;
+	/* Region names are unique within a service; services may share
+	 * them. */
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ " REGION ", { \"name\": \"r2\", \"lat\": 0,"
+	    " \"lon\": 0, \"addresses\": [\"::1\"] }, " REGION
+	    " ] }, " SERVICE("t", "\"b.example\"") " ], " ZONES " }",
+	    "services[0].regions[2].name: duplicate region \"r1\" "
+	    "(also services[0].regions[0])");
+}
+
+static void test_duplicate_host(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ " SERVICE(
+		"s",
+		"\"a.example.org\", \"b.example.org\","
+		" \"A.Example.Org.\"") ", " SERVICE("t",
+						    "\"b.example.org."
+						    "\", "
+						    "\"*.a.example."
+						    "org\","
+						    " \"*.A.EXAMPLE."
+						    "org\", "
+						    "\"x.a.example."
+						    "org\"") ","
+							     " " SERVICE(
+								 "u",
+								 "\"*.a."
+								 "example.org."
+								 "\", "
+								 "\"a.example."
+								 "org\"") " ],"
+									  " " ZONES
+									  " }",
+	    "services[0].hosts[2]: duplicate host \"a.example.org.\" "
+	    "(also services[0].hosts[0])",
+	    "services[1].hosts[0]: duplicate host \"b.example.org.\" "
+	    "(also services[0].hosts[1])",
+	    "services[1].hosts[2]: duplicate host \"*.a.example.org.\" "
+	    "(also services[1].hosts[1])",
+	    "services[2].hosts[0]: duplicate host \"*.a.example.org.\" "
+	    "(also services[1].hosts[1])",
+	    "services[2].hosts[1]: duplicate host \"a.example.org.\" "
+	    "(also services[0].hosts[0])");
+}
+
+static void test_bad_host(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       "{ \"services\": [ " SERVICE(
+		   "s",
+		   "\"a.*.example.org\", \"*a.example.org\","
+		   " \"**.example.org\", \"*\", \"*.\", \"a..b\", \"\","
+		   " \"a b.org\", \"example.org*\", \"*.*.example\","
+		   " \"caf\\u00e9.example\", \"*.ok.example\"") " ], " ZONES
+								" }",
+	       "services[0].hosts[0]: invalid domain name \"a.*.example.org\" "
+	       "('*' is allowed only as the whole first label)",
+	       "services[0].hosts[1]: invalid domain name \"*a.example.org\" "
+	       "('*' is allowed only as the whole first label)",
+	       "services[0].hosts[2]: invalid domain name \"**.example.org\" "
+	       "('*' is allowed only as the whole first label)",
+	       "services[0].hosts[3]: invalid domain name \"*\" "
+	       "(a wildcard needs a name after \"*.\")",
+	       "services[0].hosts[4]: invalid domain name \"*.\" "
+	       "(a wildcard needs a name after \"*.\")",
+	       "services[0].hosts[5]: invalid domain name \"a..b\" "
+	       "(empty label)",
+	       "services[0].hosts[6]: invalid domain name \"\" (empty name)",
+	       "services[0].hosts[7]: invalid domain name \"a b.org\" "
+	       "(invalid character: only letters, digits, '-' and '_' are "
+	       "allowed in labels)",
+	       "services[0].hosts[8]: invalid domain name \"example.org*\" "
+	       "('*' is allowed only as the whole first label)",
+	       "services[0].hosts[9]: invalid domain name \"*.*.example\" "
+	       "('*' is allowed only as the whole first label)",
+	       "services[0].hosts[10]: invalid domain name "
+	       "\"caf\xc3\xa9.example\" (non-ASCII character: write IDNs in "
+	       "xn-- form)");
+}
+
+static void test_host_limits(void **state)
+{
+	struct fx *fx = *state;
+	/* "*" plus three 63-byte labels and a 59-byte one: 2 + 3 * 64 + 60
+	 * + 1 = 255 wire bytes. */
+	assert_int_equal(
+	    load(fx,
+		 "{ \"services\": [ " SERVICE(
+		     "s", "\"*." L63 "." L63 "." L63 "."
+			  "abcdefghijabcdefghijabcdefghijabcdefghij"
+			  "abcdefghijabcdefghi\", \"*.Example\"") " ], " ZONES
+								  " }"),
+	    0);
+	assert_int_equal(strlen(fx->c->services[0].hosts[0]), 254);
+	assert_string_equal(fx->c->services[0].hosts[1], "*.example.");
+	reset(fx);
+	EXPECT(fx,
+	       "{ \"services\": [ " SERVICE(
+		   "s", "\"*." L63 "." L63 "." L63 "."
+			"abcdefghijabcdefghijabcdefghijabcdefghij"
+			"abcdefghijabcdefghij\"") " ], " ZONES " }",
+	       "services[0].hosts[0]: invalid domain name \"*." L63
+	       ".abcdefghijabcd...\" (longer than 255 bytes in wire format)");
+}
+
+static void test_bad_address(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\", \"1.2.3\", \"192.0.2.1:53\","
+	    " \"192.0.2.0/24\", \"[2001:db8::1]\", \"fe80::1%eth0\","
+	    " \"2001:db8::1/64\", \"example.org\", \"\", \" 192.0.2.2\","
+	    " \"01.2.3.4\", \"1::2::3\"] } ] } ], " ZONES " }",
+	    "services[0].regions[0].addresses[1]: invalid address \"1.2.3\"",
+	    "services[0].regions[0].addresses[2]: invalid address "
+	    "\"192.0.2.1:53\"",
+	    "services[0].regions[0].addresses[3]: invalid address "
+	    "\"192.0.2.0/24\"",
+	    "services[0].regions[0].addresses[4]: invalid address "
+	    "\"[2001:db8::1]\"",
+	    "services[0].regions[0].addresses[5]: invalid address "
+	    "\"fe80::1%eth0\"",
+	    "services[0].regions[0].addresses[6]: invalid address "
+	    "\"2001:db8::1/64\"",
+	    "services[0].regions[0].addresses[7]: invalid address "
+	    "\"example.org\"",
+	    "services[0].regions[0].addresses[8]: invalid address \"\"",
+	    "services[0].regions[0].addresses[9]: invalid address "
+	    "\" 192.0.2.2\"",
+	    "services[0].regions[0].addresses[10]: invalid address "
+	    "\"01.2.3.4\"",
+	    "services[0].regions[0].addresses[11]: invalid address "
+	    "\"1::2::3\"");
+}
+
+static void test_duplicate_address(void **state)
+{
+	struct fx *fx = *state;
+	/* Compared as addresses, within a region; an IPv4-mapped IPv6
+	 * address is not its IPv4 address, and regions may share one. */
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\", \"2001:db8::1\", \"192.0.2.1\","
+	    " \"2001:DB8:0:0::1\", \"::ffff:192.0.2.1\", \"1.2.3\","
+	    " \"192.0.2.1\"] }, { \"name\": \"r2\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"] } ] } ], " ZONES " }",
+	    "services[0].regions[0].addresses[2]: duplicate address "
+	    "\"192.0.2.1\" (also services[0].regions[0].addresses[0])",
+	    "services[0].regions[0].addresses[3]: duplicate address "
+	    "\"2001:DB8:0:0::1\" (also services[0].regions[0].addresses[1])",
+	    "services[0].regions[0].addresses[5]: invalid address \"1.2.3\"",
+	    "services[0].regions[0].addresses[6]: duplicate address "
+	    "\"192.0.2.1\" (also services[0].regions[0].addresses[0])");
+}
+
+static void test_unknown_service_keys(void **state)
+{
+	struct fx *fx = *state;
+	/* when_all_down and check come in later releases: unknown until
+	 * then. */
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"when_all_down\": \"fail-open\", \"check\": { \"url\":"
+	    " \"https://a.example/\" }, \"Hosts\": [],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"::1\"], \"weight\": 2 } ] } ], " ZONES " }",
+	    "services[0].when_all_down: unknown key",
+	    "services[0].check: unknown key", "services[0].Hosts: unknown key",
+	    "services[0].regions[0].weight: unknown key");
 }
 
 /* ---- everything at once -------------------------------------------------- */
@@ -791,6 +1429,25 @@ int main(void)
 	    T(test_relative_config_path),
 	    T(test_valid_full),
 	    T(test_sample_is_defaults),
+	    T(test_geoip_wrong_types),
+	    T(test_geoip_unknown_key),
+	    T(test_duplicate_database),
+	    T(test_geoip_empty),
+	    T(test_default_location),
+	    T(test_services_wrong_types),
+	    T(test_region_wrong_types),
+	    T(test_service_ranges),
+	    T(test_missing_service_keys),
+	    T(test_empty_service_arrays),
+	    T(test_services_empty_ok),
+	    T(test_duplicate_service),
+	    T(test_duplicate_region),
+	    T(test_duplicate_host),
+	    T(test_bad_host),
+	    T(test_host_limits),
+	    T(test_bad_address),
+	    T(test_duplicate_address),
+	    T(test_unknown_service_keys),
 	    T(test_multiple_errors),
 	    T(test_no_diag_callback),
 	    T(test_free_null),
