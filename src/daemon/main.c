@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,6 +27,8 @@
 #include "dns/udp.h"
 #include "dns/view.h"
 #include "dns/zone.h"
+#include "geo/geo.h"
+#include "steer/steer.h"
 
 /* Everything a reload replaces at once. view comes first: readers see
  * only the view, and the main thread maps it back to its snapshot. */
@@ -33,6 +36,8 @@ struct snapshot {
 	struct answer_view view;
 	struct conf *conf;
 	struct zoneset *zones;
+	struct geo_db *geo; /* NULL without GeoIP data */
+	struct steer_set *steer;
 	struct snapshot *next_retired;
 };
 
@@ -40,6 +45,8 @@ static void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
+	steer_free(s->steer);
+	geo_db_free(s->geo);
 	zoneset_free(s->zones);
 	conf_free(s->conf);
 	free(s);
@@ -80,6 +87,39 @@ static int snapshot_load(const char *path, const uint8_t *secret,
 	s->conf = conf;
 	s->zones = zoneset_new(zones, n_ok);
 	s->view.zones = s->zones;
+	if (conf->geoip.n_databases || conf->geoip.overrides) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = geo_db_load((const char *const *)conf->geoip.databases,
+				  conf->geoip.n_databases, conf->geoip.overrides,
+				  NULL, NULL, &s->geo);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ret != 0) {
+			log_err("geoip: not loaded (%s)", gs_strerror(ret));
+			snapshot_free(s);
+			return ret;
+		}
+		log_info("geoip: %zu ranges read from %zu file%s, %zu IPv4 and "
+			 "%zu IPv6 ranges after merging, in %.0f ms",
+			 s->geo->n_read, s->geo->n_files,
+			 s->geo->n_files == 1 ? "" : "s", s->geo->n4, s->geo->n6,
+			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	}
+	ret = steer_build(conf, s->zones, s->geo, &s->steer);
+	if (ret != 0) {
+		snapshot_free(s);
+		return ret;
+	}
+	for (size_t i = 0; i < s->steer->n_services; i++) {
+		const struct steer_service *svc = &s->steer->services[i];
+		log_info("service %s: %u region%s, %u region orders, %zu IPv4 "
+			 "and %zu IPv6 table entries",
+			 svc->name, svc->n_regions,
+			 svc->n_regions == 1 ? "" : "s", svc->n_orders, svc->n4,
+			 svc->n6);
+	}
+	s->view.steer = s->steer;
 	if (conf->nsid) {
 		s->view.nsid = conf->nsid;
 		s->view.nsid_len = strlen(conf->nsid);

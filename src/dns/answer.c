@@ -2,6 +2,8 @@
  * clarifications of RFC 2181, 4592, 6672, 8482 and 6891). */
 #include "config.h"
 
+#include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "common/compiler.h"
@@ -243,6 +245,84 @@ static const struct zone_node *find_node(const struct zone *z,
 	return zone_find(z, wc_buf, ce->name_len + 2u);
 }
 
+/* The address steering decides for: the ECS address when the query has
+ * one with a source prefix, else the packet's source. IPv4-mapped IPv6
+ * counts as IPv4. Returns the bits to add to an IPv4 scope to express it
+ * in the family of the ECS option (96 for a mapped address). */
+static unsigned steer_client_of(const struct answer_ctx *ctx,
+				struct steer_client *cl)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
+					    0, 0, 0, 0, 0xff, 0xff };
+	const struct wire_query *q = &ctx->q;
+	memset(cl, 0, sizeof(*cl));
+	if (q->has_ecs && q->ecs_source > 0) {
+		cl->family = q->ecs_family == 1 ? AF_INET : AF_INET6;
+		memcpy(cl->addr, q->ecs_addr, 16);
+	} else if (ctx->src && ctx->src->sa_family == AF_INET) {
+		cl->family = AF_INET;
+		memcpy(cl->addr,
+		       (const uint8_t *)ctx->src +
+			       offsetof(struct sockaddr_in, sin_addr),
+		       4);
+	} else if (ctx->src && ctx->src->sa_family == AF_INET6) {
+		cl->family = AF_INET6;
+		memcpy(cl->addr,
+		       (const uint8_t *)ctx->src +
+			       offsetof(struct sockaddr_in6, sin6_addr),
+		       16);
+	} else {
+		cl->family = AF_INET; /* 0.0.0.0: an unknown location */
+	}
+	if (cl->family == AF_INET6 && memcmp(cl->addr, mapped, 12) == 0) {
+		memmove(cl->addr, cl->addr + 12, 4);
+		memset(cl->addr + 4, 0, 12);
+		cl->family = AF_INET;
+		return 96;
+	}
+	return 0;
+}
+
+/* Answers a steered name: the addresses of the asked family from the
+ * first region in the client's order that has any (ANY: the first
+ * region's addresses of either family). NODATA if no region has one. */
+static void put_steered(struct answer_ctx *ctx, const struct zone *z,
+			const struct steer_service *svc, const uint8_t *owner)
+{
+	const struct wire_query *q = &ctx->q;
+	struct steer_client cl;
+	uint8_t scope;
+	unsigned extra = steer_client_of(ctx, &cl);
+	const uint8_t *order = steer_order(svc, &cl, &scope);
+	if (q->has_ecs && q->ecs_source > 0)
+		ctx->ecs_scope = (uint8_t)(scope + extra);
+
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		const struct steer_region *r = &svc->regions[order[i]];
+		uint16_t type = q->qtype;
+		if (type == DNS_T_ANY)
+			type = r->n4 ? DNS_T_A : DNS_T_AAAA;
+		uint16_t n = type == DNS_T_A ? r->n4 : r->n6;
+		if (n == 0)
+			continue;
+		struct wire_mark m = wire_mark(&ctx->w);
+		for (uint16_t a = 0; a < n; a++) {
+			const uint8_t *rd =
+				type == DNS_T_A ? r->a4[a] : r->a6[a];
+			if (wire_put_rr(&ctx->w, owner, type, DNS_C_IN,
+					svc->ttl, rd,
+					type == DNS_T_A ? 4 : 16) != 0) {
+				wire_rewind(&ctx->w, m);
+				ctx->tc = true;
+				return;
+			}
+		}
+		ctx->an = (uint16_t)(ctx->an + n);
+		return;
+	}
+	put_negative(ctx, z, DNS_RC_NOERROR);
+}
+
 /* Answers from zone z, following CNAMEs and DNAMEs inside it. */
 static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 {
@@ -252,6 +332,27 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 
 	ctx->flags |= DNS_F_AA;
 	for (unsigned hop = 0; hop < MAX_CHAIN; hop++) {
+		/* A steered name: addresses come from the service; its other
+		 * types, if any, from the zone. A name that exists in the
+		 * zone with its own addresses or alias is not covered by a
+		 * wildcard host. */
+		bool wild = false;
+		const struct steer_service *svc =
+			steer_match(ctx->v->steer, c.name, c.name_len, &wild);
+		if (svc && wild) {
+			const struct zone_node *n =
+				zone_find(z, c.name, c.name_len);
+			if (n && ((n->flags & ZONE_NODE_CNAME) ||
+				  zone_node_rrset(n, DNS_T_A) ||
+				  zone_node_rrset(n, DNS_T_AAAA)))
+				svc = NULL;
+		}
+		if (svc && (qtype == DNS_T_A || qtype == DNS_T_AAAA ||
+			    qtype == DNS_T_ANY)) {
+			put_steered(ctx, z, svc, c.owner);
+			return;
+		}
+
 		const struct zone_node *stop;
 		size_t stop_off = 0;
 		const struct zone_node *node = find_node(
@@ -266,7 +367,9 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 			continue;
 		}
 		if (!node) {
-			put_negative(ctx, z, DNS_RC_NXDOMAIN);
+			/* A steered name exists even without zone data. */
+			put_negative(ctx, z,
+				     svc ? DNS_RC_NOERROR : DNS_RC_NXDOMAIN);
 			return;
 		}
 		if (qtype != DNS_T_CNAME && (node->flags & ZONE_NODE_CNAME)) {
@@ -436,6 +539,8 @@ size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
 	if (cap > out_cap)
 		cap = out_cap;
 	wire_writer_init(&ctx->w, out, cap);
+	ctx->v = v;
+	ctx->src = src;
 	ctx->w.len = DNS_HDR_LEN;
 
 	bool full = false;

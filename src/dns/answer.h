@@ -12,11 +12,13 @@
 #include "dns/cookie.h"
 #include "dns/wire.h"
 #include "dns/zone.h"
+#include "steer/steer.h"
 
 /* Everything the answer code reads, immutable while any worker uses it.
  * Built by the main thread at start and reload. Borrowed pointers. */
 struct answer_view {
 	const struct zoneset *zones;
+	const struct steer_set *steer; /* steered names; never NULL */
 	const char *nsid;     /* NULL: no NSID and id.server is REFUSED */
 	size_t nsid_len;      /* 1..255 */
 	const char *version;  /* NULL: version.bind is REFUSED */
@@ -35,6 +37,8 @@ struct answer_stats {
 
 /* Per-worker scratch, reset per packet. */
 struct answer_ctx {
+	const struct answer_view *v; /* for the query being answered */
+	const struct sockaddr *src;
 	struct wire_query q;
 	struct wire_writer w;
 	uint16_t an, ns, ar; /* section counts of the response */

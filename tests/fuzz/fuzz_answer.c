@@ -10,11 +10,47 @@
 
 #include "dns/answer.h"
 #include "dns/zone.h"
+#include "geo/geo.h"
+#include "steer/steer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct zoneset *zones;
 static struct answer_view view;
+static struct geo_db *geo;
+static struct steer_set *steer;
+
+/* A steered service over the zone, located through a small overrides
+ * file, so the steering path and its ECS scopes are fuzzed too. */
+static void setup_steer(void)
+{
+	static struct conf_addr us[2], eu[1], ap[1];
+	static struct conf_region regions[3];
+	static char *hosts[] = { "steer.example.org.", "*.steer.example.org." };
+	static struct conf_service svc;
+	static struct conf conf;
+	us[0] = (struct conf_addr){ "192.0.2.10", AF_INET, { 192, 0, 2, 10 } };
+	us[1] = (struct conf_addr){ "2001:db8::10", AF_INET6,
+				    { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x10 } };
+	eu[0] = (struct conf_addr){ "198.51.100.10", AF_INET,
+				    { 198, 51, 100, 10 } };
+	ap[0] = (struct conf_addr){ "203.0.113.10", AF_INET,
+				    { 203, 0, 113, 10 } };
+	regions[0] = (struct conf_region){ "us-east-1", 38.9, -77.4, 2, us };
+	regions[1] = (struct conf_region){ "eu-west-1", 53.3, -6.3, 1, eu };
+	regions[2] = (struct conf_region){ "ap-south-1", 19.1, 72.9, 1, ap };
+	svc = (struct conf_service){ "fuzz", 2, hosts, 30, 3, regions };
+	conf.path = "fuzz";
+	conf.n_services = 1;
+	conf.services = &svc;
+	const char *nets = getenv("GS_FUZZ_NETS");
+	if (geo_db_load(NULL, 0, nets ? nets : GS_FUZZ_NETS, NULL, NULL,
+			&geo) != 0 ||
+	    steer_build(&conf, zones, geo, &steer) != 0) {
+		fprintf(stderr, "fuzz: cannot set up steering\n");
+		abort();
+	}
+}
 static struct answer_ctx ctx;
 
 static void setup(void)
@@ -30,6 +66,8 @@ static void setup(void)
 	arr[0] = z;
 	zones = zoneset_new(arr, 1);
 	view.zones = zones;
+	setup_steer();
+	view.steer = steer;
 	view.nsid = "fuzz";
 	view.nsid_len = 4;
 	view.version = "fuzz 1";

@@ -17,6 +17,7 @@
 
 static struct zoneset *zones;
 static struct answer_view view;
+static struct steer_set no_steer;
 static struct answer_ctx ctx;
 static uint8_t out[65535];
 static struct sockaddr_in src;
@@ -32,6 +33,7 @@ static int setup(void **state)
 	arr[0] = z;
 	zones = zoneset_new(arr, 1);
 	view.zones = zones;
+	view.steer = &no_steer;
 	view.nsid = "ns1.test";
 	view.nsid_len = 8;
 	view.udp_payload = 1232;
