@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo: installs what is missing, builds, starts geosteerd on
-# 127.0.0.1:5300 with zones/example.org.zone and asks it a few questions
-# with dig, then stops it.
+# 127.0.0.1:5300 with zones/example.org.zone and a "teleport" service in
+# three regions located through Debian's tor-geoipdb, asks it a few
+# questions with dig, then stops it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/contrib/deps.sh"
@@ -15,12 +16,31 @@ make -j"$(nproc)" geosteerd
 port=${GS_DEMO_PORT:-5300}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+cat >"$dir/nets.txt" <<NETS
+# Clients of the demo: loopback source addresses placed by hand.
+127.0.0.2/32 eu-west-1
+127.0.0.3/32 JP
+NETS
 cat >"$dir/demo.conf" <<CONF
 {
   "listen": ["127.0.0.1:$port", "[::1]:$port"],
   "workers": 1,
   "nsid": "demo.geosteer",
-  "zones": [ { "origin": "example.org", "file": "$top/zones/example.org.zone" } ]
+  "zones": [ { "origin": "example.org", "file": "$top/zones/example.org.zone" } ],
+  "geoip": {
+    "databases": ["/usr/share/tor/geoip", "/usr/share/tor/geoip6"],
+    "overrides": "nets.txt"
+  },
+  "services": [ {
+    "name": "teleport",
+    "hosts": ["teleport.example.org", "*.teleport.example.org"],
+    "ttl": 30,
+    "regions": [
+      { "name": "us-east-1", "lat": 38.9, "lon": -77.4, "addresses": ["192.0.2.10", "2001:db8::10"] },
+      { "name": "eu-west-1", "lat": 53.3, "lon": -6.3, "addresses": ["198.51.100.10"] },
+      { "name": "ap-south-1", "lat": 19.1, "lon": 72.9, "addresses": ["203.0.113.10"] }
+    ]
+  } ]
 }
 CONF
 ./geosteerd -c "$dir/demo.conf" --check
@@ -39,6 +59,21 @@ for q in "example.org SOA" "www.example.org A" "www.example.org AAAA" \
 	echo "== dig @127.0.0.1 -p $port $q"
 	# shellcheck disable=SC2086
 	dig +norec +nocmd +nostats +noquestion @127.0.0.1 -p "$port" $q
+done
+echo "== steering: teleport.example.org from clients in different places"
+for c in "-b 127.0.0.1" "-b 127.0.0.2" "-b 127.0.0.3"; do
+	# shellcheck disable=SC2086
+	printf '%-16s -> %s\n' "$c" \
+		"$(dig +short $c @127.0.0.1 -p "$port" teleport.example.org A)"
+done
+# Addresses that tor-geoipdb places in Germany and in Japan.
+de=$(awk -F, '$3 == "DE" { print $1 + 1; exit }' /usr/share/tor/geoip)
+jp=$(awk -F, '$3 == "JP" { print $1 + 1; exit }' /usr/share/tor/geoip)
+for n in "$de" "$jp"; do
+	a=$((n >> 24 & 255)).$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255))
+	echo "-- ECS client $a/24:"
+	dig +norec +subnet="$a/24" @127.0.0.1 -p "$port" app.teleport.example.org A |
+		grep -E 'CLIENT-SUBNET|^app'
 done
 echo "== dig over TCP and IPv6, with NSID"
 dig +tcp +nsid +norec +short @::1 -p "$port" www.example.org A

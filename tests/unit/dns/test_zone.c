@@ -666,9 +666,9 @@ static void test_demo_zone(void **state)
 	assert_int_equal(z->serial, 2026112401u);
 	assert_int_equal(z->neg_ttl, 300);
 	assert_int_equal(rrset(z, "example.org", DNS_T_NS)->count, 2);
-	assert_int_equal(rrset(z, "teleport.example.org", DNS_T_A)->ttl, 30);
-	assert_int_equal(find(z, "*.teleport.example.org")->flags,
-			 ZONE_NODE_WILDCARD);
+	assert_int_equal(rrset(z, "teleport.example.org", DNS_T_TXT)->ttl, 300);
+	assert_null(zone_node_rrset(find(z, "teleport.example.org"), DNS_T_A));
+	assert_null(find(z, "*.teleport.example.org"));
 	assert_int_equal(find(z, "sub.example.org")->flags, ZONE_NODE_DELEG);
 	assert_int_equal(find(z, "old.example.org")->flags, ZONE_NODE_DNAME);
 	assert_int_equal(find(z, "alias.example.org")->flags, ZONE_NODE_CNAME);
