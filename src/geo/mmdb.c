@@ -91,7 +91,7 @@ static int get_number(MMDB_entry_s *e, const char *a, const char *b, double *v,
 	if (d.type == MMDB_DATA_TYPE_DOUBLE)
 		*v = d.double_value;
 	else if (d.type == MMDB_DATA_TYPE_FLOAT)
-		*v = d.float_value;
+		*v = (double)d.float_value;
 	else
 		return 0;
 	*found = true;
