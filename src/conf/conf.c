@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,11 @@ enum item_type {
 	T_ARRAY,  /* array of scalars -> element array + count */
 	T_OBJECT, /* nested object -> struct embedded in the containing one */
 	T_CUSTOM, /* parsed, defaulted and freed by callbacks */
+	T_BOOL,	  /* true or false -> bool */
+	T_ENUM,	  /* one of the strings in names -> its index, unsigned 4
+		   * bytes (an enum) */
+	T_URL,	  /* http:// or https:// URL -> char * (owned), normalized
+		   * by url_normalize */
 };
 
 /* Callbacks for T_CUSTOM items. base is the struct the item lives in. */
@@ -55,13 +61,15 @@ struct custom {
  * When unique_key is set, that key's (string) value must differ across
  * elements; what names an element in the duplicate message. check, when
  * set, runs after the elements are parsed (failed ones are left zeroed) for
- * rules that span elements, and reports its own errors. */
+ * rules that span elements or objects, and reports its own errors; val is
+ * the JSON array, for rules that depend on which keys were written. */
 struct table {
 	const struct item *items;
 	size_t elem_size;
 	const char *unique_key;
 	const char *what;
-	int (*check)(struct ctx *ctx, const char *path, void *elems, size_t n);
+	int (*check)(struct ctx *ctx, const char *path, const json_t *val,
+		     void *elems, size_t n);
 };
 
 /* An array of scalars, each parsed with elem (whose off is 0) into an
@@ -83,20 +91,24 @@ struct item {
 	enum item_type type;
 	bool required; /* absent: error instead of default */
 	size_t off;    /* offset of the field in the containing struct */
-	size_t size;   /* size of the field (T_INT) */
+	size_t size;   /* size of the field (T_INT, T_ENUM) */
 	/* The allowed range, inclusive: of the value (T_INT, T_NUM), of the
 	 * length in bytes (T_STR, T_PATH, T_NAME), of the element count
 	 * (T_TABLE, T_ARRAY; max 0 means no upper limit). */
 	double min;
 	double max;
-	double def;		     /* T_INT, T_NUM: default */
+	double def;		     /* T_INT, T_NUM, T_ENUM: default (an
+				      * index), T_BOOL: default (0 or 1) */
 	const char *def_str;	     /* T_STR, T_PATH: default (NULL: none) */
 	size_t count_off;	     /* T_TABLE: offset of the size_t count */
 	const struct table *table;   /* T_TABLE */
 	const struct array *array;   /* T_ARRAY */
 	const struct item *items;    /* T_OBJECT */
 	const struct custom *custom; /* T_CUSTOM */
+	const char *const *names;    /* T_ENUM: the values, NULL-terminated */
 };
+
+#define URL_MAX 2048 /* bytes, after adding the default path */
 
 #define FIELD(st, f) .off = offsetof(st, f), .size = sizeof(((st *)0)->f)
 
@@ -162,6 +174,24 @@ struct item {
 #define C_OBJECT(st, k, f, it)                                        \
 	{                                                             \
 		.key = k, .type = T_OBJECT, FIELD(st, f), .items = it \
+	}
+/* A nested object whose keys are fields of the containing struct itself
+ * ("teleport": {"cluster_name": ...} -> conf_check.cluster_name). */
+#define C_INLINE(k, it)                                           \
+	{                                                         \
+		.key = k, .type = T_OBJECT, .off = 0, .items = it \
+	}
+#define C_BOOL(st, k, f, d)                                      \
+	{                                                        \
+		.key = k, .type = T_BOOL, FIELD(st, f), .def = d \
+	}
+#define C_ENUM(st, k, f, nm, d)                                               \
+	{                                                                     \
+		.key = k, .type = T_ENUM, FIELD(st, f), .names = nm, .def = d \
+	}
+#define C_URL(st, k, f)                                               \
+	{                                                             \
+		.key = k, .type = T_URL, FIELD(st, f), .max = URL_MAX \
 	}
 
 struct ctx {
@@ -748,10 +778,9 @@ static bool host_seen(const struct conf_service *svc, size_t i, size_t k,
 }
 
 /* A host belongs to one service only, and appears in it once. */
-static int services_check(struct ctx *ctx, const char *path, void *elems,
-			  size_t n)
+static int hosts_check(struct ctx *ctx, const char *path,
+		       const struct conf_service *svc, size_t n)
 {
-	const struct conf_service *svc = elems;
 	int ret = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -774,7 +803,147 @@ static int services_check(struct ctx *ctx, const char *path, void *elems,
 	return ret;
 }
 
+/* ---- URLs ------------------------------------------------------------- */
+
+#define PING_PATH "/v1/webapi/ping" /* Teleport's health endpoint */
+
+static bool is_url_host_char(char ch)
+{
+	return is_letter(ch) || is_digit(ch) || ch == '.' || ch == '-' ||
+	       ch == '_';
+}
+
+/* Checks the authority of a URL, s[0..len) ("host", "host:port",
+ * "[v6]:port"). Returns 0 or GS_EINVAL and a reason. */
+static int url_authority(const char *s, size_t len, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN];
+	char port[8];
+	size_t host_end;
+	uint16_t p;
+
+	if (memchr(s, '@', len)) {
+		*why = "user names and passwords are not supported";
+		return GS_EINVAL;
+	}
+	if (len > 0 && s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+		size_t n = close ? (size_t)(close - s - 1) : 0;
+		if (!close || n == 0 || n >= sizeof(buf)) {
+			*why = "invalid IPv6 address in brackets";
+			return GS_EINVAL;
+		}
+		memcpy(buf, s + 1, n);
+		buf[n] = '\0';
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, buf, &a6) != 1) {
+			*why = "invalid IPv6 address in brackets";
+			return GS_EINVAL;
+		}
+		host_end = n + 2;
+		if (host_end < len && s[host_end] != ':') {
+			*why = "expected ':PORT' after ']'";
+			return GS_EINVAL;
+		}
+	} else {
+		const char *colon = memchr(s, ':', len);
+		host_end = colon ? (size_t)(colon - s) : len;
+		if (host_end == 0) {
+			*why = "missing host";
+			return GS_EINVAL;
+		}
+		for (size_t i = 0; i < host_end; i++) {
+			if (!is_url_host_char(s[i])) {
+				*why = "invalid character in the host name";
+				return GS_EINVAL;
+			}
+		}
+	}
+	if (host_end < len) {
+		size_t n = len - host_end - 1; /* after the ':' */
+		if (n >= sizeof(port)) {
+			*why = "port must be a number from 1 to 65535";
+			return GS_EINVAL;
+		}
+		memcpy(port, s + host_end + 1, n);
+		port[n] = '\0';
+		if (parse_port(port, &p, why) < 0)
+			return GS_EINVAL;
+	}
+	return 0;
+}
+
+/* Checks an http:// or https:// URL, text[0..len), and normalizes it into
+ * *out (caller frees): the scheme in lower case, and PING_PATH as the path
+ * when it has none (or just "/"), keeping a query string. No spaces,
+ * control characters, non-ASCII bytes, user names or fragments. Returns 0,
+ * or GS_EINVAL and a reason. */
+static int url_normalize(const char *text, size_t len, char **out,
+			 const char **why)
+{
+	static const char *const schemes[] = {"https://", "http://"};
+	const char *scheme = NULL;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if (ch <= 0x20 || ch == 0x7f) {
+			*why = "spaces and control characters are not allowed";
+			return GS_EINVAL;
+		}
+		if (ch >= 0x80) {
+			*why = "non-ASCII character: percent-encode it, or "
+			       "write host names in xn-- form";
+			return GS_EINVAL;
+		}
+		if (ch == '#') {
+			*why = "fragments ('#') are not allowed";
+			return GS_EINVAL;
+		}
+	}
+	for (size_t i = 0; i < GS_ARRAY_SIZE(schemes); i++) {
+		size_t n = strlen(schemes[i]);
+		if (len >= n && strncasecmp(text, schemes[i], n) == 0)
+			scheme = schemes[i];
+	}
+	if (!scheme) {
+		*why = "must start with \"https://\" or \"http://\"";
+		return GS_EINVAL;
+	}
+	const char *auth = text + strlen(scheme);
+	const char *end = text + len;
+	const char *rest = auth;
+	while (rest < end && *rest != '/' && *rest != '?')
+		rest++;
+	if (rest == auth) {
+		*why = "missing host";
+		return GS_EINVAL;
+	}
+	if (url_authority(auth, (size_t)(rest - auth), why) < 0)
+		return GS_EINVAL;
+
+	/* rest: "", "/", "?query", "/?query" or a path. */
+	const char *query = rest;
+	if (query < end && *query == '/')
+		query++;
+	bool bare = query == end || *query == '?';
+	if (!bare)
+		query = rest; /* a path of its own: keep it as written */
+	size_t out_len = strlen(scheme) + (size_t)(rest - auth) +
+			 (bare ? strlen(PING_PATH) : 0) + (size_t)(end - query);
+	if (out_len > URL_MAX) {
+		_Static_assert(URL_MAX == 2048, "update the message");
+		*why = "longer than 2048 bytes";
+		return GS_EINVAL;
+	}
+	*out = gs_xasprintf("%s%.*s%s%.*s", scheme, (int)(rest - auth), auth,
+			    bare ? PING_PATH : "", (int)(end - query), query);
+	return 0;
+}
+
 /* ---- the schema ------------------------------------------------------- */
+
+static int services_check(struct ctx *ctx, const char *path, const json_t *val,
+			  void *elems, size_t n);
 
 static const struct item zone_items[] = {
     C_REQ_DNAME(struct conf_zone, "origin", origin),
@@ -831,12 +1000,43 @@ static const struct array addr_array = {
     .same = addr_same,
 };
 
+static const struct item teleport_items[] = {
+    {.key = "cluster_name",
+     .type = T_STR,
+     .required = true,
+     FIELD(struct conf_check, cluster_name),
+     .min = 1,
+     .max = 255},
+    {.key = NULL},
+};
+
+/* "check", in a service or a region. All keys are optional here: a
+ * service's "url" is required by services_check, which also resolves each
+ * region's check (the service's, with the keys the region wrote laid over
+ * it) and checks the rules that span keys. */
+static const struct item check_items[] = {
+    C_URL(struct conf_check, "url", url),
+    C_NUM(struct conf_check, "interval", interval, 0.1, 3600, 5),
+    C_NUM(struct conf_check, "timeout", timeout, 0.1, 60, 3),
+    C_INT(struct conf_check, "rise", rise, 1, 100, 2),
+    C_INT(struct conf_check, "fall", fall, 1, 100, 3),
+    C_PATH(struct conf_check, "ca_file", ca_file),
+    C_PATH(struct conf_check, "cert_file", cert_file),
+    C_PATH(struct conf_check, "key_file", key_file),
+    C_BOOL(struct conf_check, "insecure", insecure, false),
+    C_INLINE("teleport", teleport_items),
+    {.key = NULL},
+};
+
 static const struct item region_items[] = {
     C_REQ_NAME(struct conf_region, "name", name),
     C_REQ_NUM(struct conf_region, "lat", lat, -90, 90),
     C_REQ_NUM(struct conf_region, "lon", lon, -180, 180),
     C_ARRAY(struct conf_region, "addresses", addrs, n_addrs, &addr_array, true,
 	    1),
+    C_OBJECT(struct conf_region, "check", check, check_items),
+    C_ARRAY(struct conf_region, "check_addresses", check_addrs, n_check_addrs,
+	    &addr_array, false, 1),
     {.key = NULL},
 };
 
@@ -860,12 +1060,18 @@ static const struct array host_array = {
     .plural = "domain names",
 };
 
+/* Indexed by enum conf_all_down. */
+static const char *const all_down_names[] = {"fail-open", "fail-closed", NULL};
+
 static const struct item service_items[] = {
     C_REQ_NAME(struct conf_service, "name", name),
     C_ARRAY(struct conf_service, "hosts", hosts, n_hosts, &host_array, true, 1),
     C_INT(struct conf_service, "ttl", ttl, 1, 86400, 30),
     C_REQ_TABLE(struct conf_service, "regions", regions, n_regions,
 		&region_table, 1, 0),
+    C_ENUM(struct conf_service, "when_all_down", when_all_down, all_down_names,
+	   CONF_FAIL_OPEN),
+    C_OBJECT(struct conf_service, "check", check, check_items),
     {.key = NULL},
 };
 
@@ -1074,7 +1280,7 @@ static int parse_table(struct ctx *ctx, const struct item *it, const char *path,
 			break;
 		}
 	}
-	if (t->check && t->check(ctx, path, elems, n) < 0)
+	if (t->check && t->check(ctx, path, val, elems, n) < 0)
 		ret = GS_ECONFIG;
 out:
 	free(epath);
@@ -1145,6 +1351,20 @@ out:
 	free(epath);
 	free(got);
 	return ret;
+}
+
+/* "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"". The caller
+ * frees the result. */
+static char *enum_list(const char *const *names)
+{
+	char *list = gs_xstrdup("");
+	for (size_t i = 0; names[i]; i++) {
+		const char *sep = i == 0 ? "" : names[i + 1] ? ", " : " or ";
+		char *next = gs_xasprintf("%s%s\"%s\"", list, sep, names[i]);
+		free(list);
+		list = next;
+	}
+	return list;
 }
 
 static int parse_value(struct ctx *ctx, const struct item *it, const char *path,
@@ -1247,6 +1467,41 @@ static int parse_value(struct ctx *ctx, const struct item *it, const char *path,
 	case T_CUSTOM:
 		ret = it->custom->parse(ctx, path, val, base);
 		goto out;
+	case T_BOOL:
+		if (!json_is_boolean(val)) {
+			err(ctx, path, "must be true or false (got %s)", got);
+			goto out;
+		}
+		*(bool *)field(base, it) = json_is_true(val);
+		break;
+	case T_ENUM: {
+		const char *text =
+		    json_is_string(val) ? json_string_value(val) : NULL;
+		size_t i = 0;
+		while (text && it->names[i] &&
+		       (strlen(it->names[i]) != json_string_length(val) ||
+			strcmp(it->names[i], text) != 0))
+			i++;
+		if (!text || !it->names[i]) {
+			char *list = enum_list(it->names);
+			err(ctx, path, "must be %s (got %s)", list, got);
+			free(list);
+			goto out;
+		}
+		store_uint(field(base, it), it->size, i);
+		break;
+	}
+	case T_URL:
+		if (!json_is_string(val)) {
+			err(ctx, path, "must be a URL string (got %s)", got);
+			goto out;
+		}
+		if (url_normalize(json_string_value(val),
+				  json_string_length(val), &s, &why) < 0) {
+			err(ctx, path, "invalid URL %s (%s)", got, why);
+			goto out;
+		}
+		break;
 	}
 	if (s) {
 		*(char **)field(base, it) = s;
@@ -1269,10 +1524,20 @@ static void set_default(const struct item *it, void *base)
 	case T_NUM:
 		*(double *)field(base, it) = it->def;
 		break;
+	case T_BOOL:
+		*(bool *)field(base, it) = it->def != 0;
+		break;
+	case T_ENUM:
+		store_uint(field(base, it), it->size,
+			   (unsigned long long)it->def);
+		break;
 	case T_STR:
 	case T_PATH:
 		*(char **)field(base, it) =
 		    it->def_str ? gs_xstrdup(it->def_str) : NULL;
+		break;
+	case T_URL:
+		*(char **)field(base, it) = NULL;
 		break;
 	case T_NAME:
 	case T_DNAME:
@@ -1353,12 +1618,15 @@ static void free_value(const struct item *it, void *base)
 	switch (it->type) {
 	case T_INT:
 	case T_NUM:
+	case T_BOOL:
+	case T_ENUM:
 		break;
 	case T_STR:
 	case T_PATH:
 	case T_NAME:
 	case T_DNAME:
 	case T_HOST:
+	case T_URL:
 		free(*(char **)field(base, it));
 		break;
 	case T_TABLE: {
@@ -1393,6 +1661,196 @@ static void free_object(const struct item *items, void *base)
 {
 	for (const struct item *it = items; it->key; it++)
 		free_value(it, base);
+}
+
+/* ---- health checks ---------------------------------------------------- */
+
+/* Copies the value of item it from src to dst (structs of the same items),
+ * duplicating strings and freeing the ones dst held. */
+static void copy_value(const struct item *it, void *dst, void *src)
+{
+	void *d = field(dst, it);
+	void *from = field(src, it);
+
+	switch (it->type) {
+	case T_INT:
+	case T_ENUM:
+		memcpy(d, from, it->size);
+		break;
+	case T_NUM:
+		*(double *)d = *(double *)from;
+		break;
+	case T_BOOL:
+		*(bool *)d = *(bool *)from;
+		break;
+	case T_STR:
+	case T_PATH:
+	case T_NAME:
+	case T_DNAME:
+	case T_HOST:
+	case T_URL: {
+		char *old = *(char **)d;
+		const char *v = *(char **)from;
+		*(char **)d = v ? gs_xstrdup(v) : NULL;
+		free(old);
+		break;
+	}
+	case T_OBJECT:
+		for (const struct item *sub = it->items; sub->key; sub++)
+			copy_value(sub, d, from);
+		break;
+	case T_TABLE:
+	case T_ARRAY:
+	case T_CUSTOM:
+		abort(); /* not used in a check */
+	}
+}
+
+static bool has_key(const json_t *obj, const char *key)
+{
+	return json_object_get(obj, key) != NULL;
+}
+
+/* Checks the rules that span keys of the resolved check c at path
+ * ("services[0].check", "services[0].regions[1].check"). written is the
+ * "check" object in the file at path: a rule is checked only when a key
+ * it names is written there, so a service's mistake is reported once, at
+ * the service. Values that failed to parse are 0 or NULL and are not
+ * compared (their error is already out). */
+static int check_rules(struct ctx *ctx, const char *path,
+		       const struct conf_check *c, const json_t *written)
+{
+	bool w_timeout = has_key(written, "timeout");
+	bool w_interval = has_key(written, "interval");
+	char *kpath = NULL;
+	int ret = 0;
+
+	if (c->timeout > 0 && c->interval > 0 && c->timeout > c->interval &&
+	    (w_timeout || w_interval)) {
+		if (w_timeout) {
+			kpath = path_key(path, "timeout");
+			err(ctx, kpath, "%g is longer than the interval %g",
+			    c->timeout, c->interval);
+		} else {
+			kpath = path_key(path, "interval");
+			err(ctx, kpath, "%g is shorter than the timeout %g",
+			    c->interval, c->timeout);
+		}
+		free(kpath);
+		ret = GS_ECONFIG;
+	}
+	if (c->key_file && !c->cert_file &&
+	    (has_key(written, "key_file") || has_key(written, "cert_file"))) {
+		kpath = path_key(path, "key_file");
+		err(ctx, kpath, "needs a cert_file");
+		free(kpath);
+		ret = GS_ECONFIG;
+	}
+	return ret;
+}
+
+/* Resolves r->check, at rpath ("services[0].regions[1]"): the keys the
+ * region's "check" wrote (already parsed into it) over the service's
+ * check, if the service has one (svc_check: its "check" object in the
+ * file). rj is the region's object in the file. */
+static int region_resolve(struct ctx *ctx, const char *rpath,
+			  struct conf_region *r, const json_t *rj,
+			  struct conf_service *s, const json_t *svc_check)
+{
+	const json_t *rc = json_object_get(rj, "check");
+	bool svc_has = json_is_object(svc_check);
+	char *cpath = NULL;
+	char *kpath = NULL;
+	int ret = 0;
+
+	if (rc && !json_is_object(rc))
+		return GS_ECONFIG; /* reported by parse_object */
+	for (const struct item *it = check_items; svc_has && it->key; it++) {
+		if (!has_key(rc, it->key))
+			copy_value(it, &r->check, &s->check);
+	}
+	r->check.enabled = svc_has || rc;
+	if (rc) {
+		cpath = path_key(rpath, "check");
+		/* When the service wrote a "check", a missing or invalid
+		 * url is reported there. */
+		if (!r->check.url && !svc_check && !has_key(rc, "url")) {
+			kpath = path_key(cpath, "url");
+			err(ctx, kpath,
+			    "required: neither the service nor the region "
+			    "sets a url");
+			ret = GS_ECONFIG;
+		}
+		if (check_rules(ctx, cpath, &r->check, rc) < 0)
+			ret = GS_ECONFIG;
+	}
+	/* An empty or wrong "check_addresses" is reported already. */
+	if (json_array_size(json_object_get(rj, "check_addresses")) > 0 &&
+	    !r->check.enabled && !svc_check) {
+		free(kpath);
+		kpath = path_key(rpath, "check_addresses");
+		err(ctx, kpath,
+		    "needs a check (neither the service nor the region has "
+		    "one)");
+		ret = GS_ECONFIG;
+	}
+	free(kpath);
+	free(cpath);
+	return ret;
+}
+
+/* The service's own check, then each region's resolved one. sj is the
+ * service's object in the file, spath its path ("services[0]"). */
+static int service_resolve(struct ctx *ctx, const char *spath,
+			   struct conf_service *s, const json_t *sj)
+{
+	const json_t *sc = json_object_get(sj, "check");
+	const json_t *regions = json_object_get(sj, "regions");
+	char *cpath = NULL;
+	char *rpath = NULL;
+	int ret = 0;
+
+	if (json_is_object(sc)) {
+		s->check.enabled = true;
+		cpath = path_key(spath, "check");
+		if (!has_key(sc, "url")) {
+			char *upath = path_key(cpath, "url");
+			err(ctx, upath, "required key is missing");
+			free(upath);
+			ret = GS_ECONFIG;
+		}
+		if (check_rules(ctx, cpath, &s->check, sc) < 0)
+			ret = GS_ECONFIG;
+	}
+	for (size_t j = 0; s->regions && j < s->n_regions; j++) {
+		free(rpath);
+		rpath = gs_xasprintf("%s.regions[%zu]", spath, j);
+		if (region_resolve(ctx, rpath, &s->regions[j],
+				   json_array_get(regions, j), s, sc) < 0)
+			ret = GS_ECONFIG;
+	}
+	free(rpath);
+	free(cpath);
+	return ret;
+}
+
+/* Hosts across services, then health checks. */
+static int services_check(struct ctx *ctx, const char *path, const json_t *val,
+			  void *elems, size_t n)
+{
+	struct conf_service *svc = elems;
+	char *spath = NULL;
+	int ret = hosts_check(ctx, path, svc, n);
+
+	for (size_t i = 0; i < n; i++) {
+		free(spath);
+		spath = path_index(path, i);
+		if (service_resolve(ctx, spath, &svc[i],
+				    json_array_get(val, i)) < 0)
+			ret = GS_ECONFIG;
+	}
+	free(spath);
+	return ret;
 }
 
 /* ---- files ------------------------------------------------------------ */

@@ -27,12 +27,33 @@ struct conf_addr {
 	uint8_t addr[16]; /* 4 or 16 bytes in network order */
 };
 
+/* A health check, fully resolved: a region's check is its service's
+ * with the region's own "check" keys laid over it. */
+struct conf_check {
+	bool enabled;       /* false: static, every address healthy */
+	char *url;          /* http or https; path defaults to /v1/webapi/ping */
+	double interval;    /* seconds, 0.1..3600, default 5 */
+	double timeout;     /* seconds, 0.1..60, default 3, <= interval */
+	unsigned rise;      /* 1..100, default 2 */
+	unsigned fall;      /* 1..100, default 3 */
+	char *ca_file;      /* resolved path, or NULL: the system store */
+	char *cert_file;    /* client certificate (PEM), or NULL */
+	char *key_file;     /* its key (PEM), or NULL; needs cert_file */
+	char *cluster_name; /* teleport.cluster_name, or NULL */
+	bool insecure;      /* skip certificate verification (warned) */
+};
+
+enum conf_all_down { CONF_FAIL_OPEN = 0, CONF_FAIL_CLOSED };
+
 struct conf_region {
 	char *name;     /* unique within its service */
 	double lat;     /* -90..90 */
 	double lon;     /* -180..180 */
 	size_t n_addrs; /* at least one */
 	struct conf_addr *addrs;
+	struct conf_check check;   /* resolved (service's + region's keys) */
+	size_t n_check_addrs;      /* "check_addresses": probed instead */
+	struct conf_addr *check_addrs;
 };
 
 struct conf_service {
@@ -43,6 +64,10 @@ struct conf_service {
 	uint32_t ttl;   /* 1..86400, default 30 */
 	size_t n_regions; /* at least one */
 	struct conf_region *regions;
+	enum conf_all_down when_all_down; /* default fail-open */
+	struct conf_check check; /* the service's own "check" as written
+				    (enabled when present); each region
+				    holds its resolved copy */
 };
 
 struct conf_geoip {

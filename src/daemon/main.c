@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 
@@ -28,6 +29,7 @@
 #include "dns/view.h"
 #include "dns/zone.h"
 #include "geo/geo.h"
+#include "health/hc_checker.h"
 #include "steer/steer.h"
 
 /* Everything a reload replaces at once. view comes first: readers see
@@ -56,6 +58,7 @@ static void snapshot_free(struct snapshot *s)
  * (log_err) rather than stopping at the first. Returns 0 and a new
  * snapshot, or a GS_E* code. */
 static int snapshot_load(const char *path, const uint8_t *secret,
+			 struct hc_checker *checker, bool initial_up,
 			 struct snapshot **out)
 {
 	struct conf *conf = NULL;
@@ -91,8 +94,8 @@ static int snapshot_load(const char *path, const uint8_t *secret,
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ret = geo_db_load((const char *const *)conf->geoip.databases,
-				  conf->geoip.n_databases, conf->geoip.overrides,
-				  NULL, NULL, &s->geo);
+				  conf->geoip.n_databases,
+				  conf->geoip.overrides, NULL, NULL, &s->geo);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (ret != 0) {
 			log_err("geoip: not loaded (%s)", gs_strerror(ret));
@@ -102,11 +105,13 @@ static int snapshot_load(const char *path, const uint8_t *secret,
 		log_info("geoip: %zu ranges read from %zu file%s, %zu IPv4 and "
 			 "%zu IPv6 ranges after merging, in %.0f ms",
 			 s->geo->n_read, s->geo->n_files,
-			 s->geo->n_files == 1 ? "" : "s", s->geo->n4, s->geo->n6,
+			 s->geo->n_files == 1 ? "" : "s", s->geo->n4,
+			 s->geo->n6,
 			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-				 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
-	ret = steer_build(conf, s->zones, s->geo, &s->steer);
+	ret =
+	    steer_build(conf, s->zones, s->geo, checker, initial_up, &s->steer);
 	if (ret != 0) {
 		snapshot_free(s);
 		return ret;
@@ -168,6 +173,7 @@ struct daemon {
 	struct snapshot *retired; /* waiting for readers to let go */
 	struct event *reclaim_ev;
 	struct view_pub pub;
+	struct hc_checker *checker;
 	struct udp_server *udp;
 	struct tcp_server *tcp;
 };
@@ -211,7 +217,7 @@ static void reload(struct daemon *d)
 {
 	log_info("reload: loading %s", d->conf_path);
 	struct snapshot *s = NULL;
-	int ret = snapshot_load(d->conf_path, d->secret, &s);
+	int ret = snapshot_load(d->conf_path, d->secret, d->checker, true, &s);
 	if (ret != 0) {
 		log_err("reload: failed (%s), still serving the previous "
 			"configuration",
@@ -225,6 +231,7 @@ static void reload(struct daemon *d)
 		log_warn("reload: listen, workers and tcp_* changes take "
 			 "effect at the next restart");
 	view_publish(&d->pub, &s->view);
+	hc_checker_schedule(d->checker);
 	d->cur->next_retired = d->retired;
 	d->retired = d->cur;
 	d->cur = s;
@@ -258,18 +265,37 @@ static int run(const char *conf_path)
 
 	if (getrandom(d.secret, sizeof(d.secret), 0) != sizeof(d.secret))
 		log_fatal("cannot read random bytes (%s)", strerror(errno));
-	if (snapshot_load(conf_path, d.secret, &d.cur) != 0)
+	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		log_fatal("cannot initialize libcurl");
+	d.base = event_base_new();
+	if (!d.base)
+		log_fatal("cannot create the event loop");
+	d.checker = hc_checker_new(d.base);
+	if (!d.checker)
+		log_fatal("cannot start the health checker");
+	if (snapshot_load(conf_path, d.secret, d.checker, false, &d.cur) != 0)
 		log_fatal("%s: not started because of the errors above",
 			  conf_path);
 	const struct conf *c = d.cur->conf;
 	unsigned workers = c->workers ? c->workers : ncpu();
 	unsigned n_udp = udp_server_threads(c->n_listen, workers);
 
-	evthread_use_pthreads();
-	signal(SIGPIPE, SIG_IGN);
-	d.base = event_base_new();
-	if (!d.base)
-		log_fatal("cannot create the event loop");
+	/* One round of probes before answering, so the first answers
+	 * already reflect health; bounded by the longest timeout. */
+	double max_timeout = 0;
+	for (size_t i = 0; i < c->n_services; i++)
+		for (size_t r = 0; r < c->services[i].n_regions; r++)
+			if (c->services[i].regions[r].check.enabled &&
+			    c->services[i].regions[r].check.timeout >
+				max_timeout)
+				max_timeout =
+				    c->services[i].regions[r].check.timeout;
+	hc_checker_schedule(d.checker);
+	if (max_timeout > 0)
+		hc_checker_first_round(d.checker, max_timeout + 1.0);
+
 	view_pub_init(&d.pub, n_udp + 1, &d.cur->view);
 	/* Handlers first: a signal that arrives once the first query is
 	 * answered must find them in place. */
@@ -318,6 +344,8 @@ out:
 		snapshot_free(s);
 	}
 	snapshot_free(d.cur);
+	hc_checker_free(d.checker);
+	curl_global_cleanup();
 	view_pub_deinit(&d.pub);
 	event_base_free(d.base);
 	if (ret == 0)
@@ -329,7 +357,7 @@ static int check(const char *conf_path)
 {
 	static const uint8_t no_secret[COOKIE_SECRET_LEN];
 	struct snapshot *s = NULL;
-	if (snapshot_load(conf_path, no_secret, &s) != 0) {
+	if (snapshot_load(conf_path, no_secret, NULL, false, &s) != 0) {
 		fprintf(stderr, "%s: check failed\n", conf_path);
 		return 1;
 	}

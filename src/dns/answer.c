@@ -25,6 +25,7 @@ void answer_stats_add(struct answer_stats *sum, const struct answer_stats *add)
 	sum->queries += add->queries;
 	sum->dropped += add->dropped;
 	sum->truncated += add->truncated;
+	sum->all_down += add->all_down;
 	for (size_t r = 0; r < GS_ARRAY_SIZE(sum->rcode); r++)
 		sum->rcode[r] += add->rcode[r];
 }
@@ -252,8 +253,8 @@ static const struct zone_node *find_node(const struct zone *z,
 static unsigned steer_client_of(const struct answer_ctx *ctx,
 				struct steer_client *cl)
 {
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
-					    0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+					   0, 0, 0, 0, 0xff, 0xff};
 	const struct wire_query *q = &ctx->q;
 	memset(cl, 0, sizeof(*cl));
 	if (q->has_ecs && q->ecs_source > 0) {
@@ -263,13 +264,13 @@ static unsigned steer_client_of(const struct answer_ctx *ctx,
 		cl->family = AF_INET;
 		memcpy(cl->addr,
 		       (const uint8_t *)ctx->src +
-			       offsetof(struct sockaddr_in, sin_addr),
+			   offsetof(struct sockaddr_in, sin_addr),
 		       4);
 	} else if (ctx->src && ctx->src->sa_family == AF_INET6) {
 		cl->family = AF_INET6;
 		memcpy(cl->addr,
 		       (const uint8_t *)ctx->src +
-			       offsetof(struct sockaddr_in6, sin6_addr),
+			   offsetof(struct sockaddr_in6, sin6_addr),
 		       16);
 	} else {
 		cl->family = AF_INET; /* 0.0.0.0: an unknown location */
@@ -283,9 +284,38 @@ static unsigned steer_client_of(const struct answer_ctx *ctx,
 	return 0;
 }
 
-/* Answers a steered name: the addresses of the asked family from the
- * first region in the client's order that has any (ANY: the first
- * region's addresses of either family). NODATA if no region has one. */
+/* Writes the addresses of one region for type (A or AAAA): the ones whose
+ * targets are up, or all of them when all is true (failing open, or a
+ * region whose health comes from check_addresses). Returns the number
+ * written; 0 with ctx->tc set if they did not fit. */
+static uint16_t put_region(struct answer_ctx *ctx, const struct steer_region *r,
+			   uint16_t type, const uint8_t *owner, uint32_t ttl,
+			   bool all)
+{
+	bool v4 = type == DNS_T_A;
+	uint16_t n = v4 ? r->n4 : r->n6, written = 0;
+	struct wire_mark m = wire_mark(&ctx->w);
+	for (uint16_t a = 0; a < n; a++) {
+		if (!all && !hc_flag_up(v4 ? r->f4[a] : r->f6[a]))
+			continue;
+		if (wire_put_rr(&ctx->w, owner, type, DNS_C_IN, ttl,
+				v4 ? r->a4[a] : r->a6[a], v4 ? 4 : 16) != 0) {
+			wire_rewind(&ctx->w, m);
+			ctx->tc = true;
+			return 0;
+		}
+		written++;
+	}
+	ctx->an = (uint16_t)(ctx->an + written);
+	return written;
+}
+
+/* Answers a steered name: the usable addresses of the asked family from
+ * the first usable region in the client's order that has any (ANY: the
+ * first such region's addresses of either family); NODATA if none has.
+ * When no region is usable the service's when_all_down applies:
+ * fail-open answers as if every region were up, with the TTL cut to at
+ * most 10 s; fail-closed answers SERVFAIL. */
 static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 			const struct steer_service *svc, const uint8_t *owner)
 {
@@ -297,28 +327,33 @@ static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 	if (q->has_ecs && q->ecs_source > 0)
 		ctx->ecs_scope = (uint8_t)(scope + extra);
 
-	for (uint16_t i = 0; i < svc->n_regions; i++) {
-		const struct steer_region *r = &svc->regions[order[i]];
-		uint16_t type = q->qtype;
-		if (type == DNS_T_ANY)
-			type = r->n4 ? DNS_T_A : DNS_T_AAAA;
-		uint16_t n = type == DNS_T_A ? r->n4 : r->n6;
-		if (n == 0)
-			continue;
-		struct wire_mark m = wire_mark(&ctx->w);
-		for (uint16_t a = 0; a < n; a++) {
-			const uint8_t *rd =
-				type == DNS_T_A ? r->a4[a] : r->a6[a];
-			if (wire_put_rr(&ctx->w, owner, type, DNS_C_IN,
-					svc->ttl, rd,
-					type == DNS_T_A ? 4 : 16) != 0) {
-				wire_rewind(&ctx->w, m);
-				ctx->tc = true;
+	bool any_usable = false;
+	for (int pass = 0; pass < 2; pass++) {
+		bool open = pass == 1;
+		uint32_t ttl = open && svc->ttl > 10 ? 10 : svc->ttl;
+		for (uint16_t i = 0; i < svc->n_regions; i++) {
+			const struct steer_region *r = &svc->regions[order[i]];
+			if (!open && !steer_region_usable(r))
+				continue;
+			any_usable = true;
+			uint16_t type = q->qtype;
+			if (type == DNS_T_ANY)
+				type = r->n4 ? DNS_T_A : DNS_T_AAAA;
+			if (put_region(ctx, r, type, owner, ttl,
+				       open || r->n_checks > 0) ||
+			    ctx->tc)
 				return;
-			}
 		}
-		ctx->an = (uint16_t)(ctx->an + n);
-		return;
+		if (any_usable)
+			break;
+		/* No region is usable. */
+		ctx->stats.all_down++;
+		if (svc->all_down == CONF_FAIL_CLOSED) {
+			ctx->flags =
+			    (uint16_t)((ctx->flags & ~(0xfu | DNS_F_AA)) |
+				       DNS_RC_SERVFAIL);
+			return;
+		}
 	}
 	put_negative(ctx, z, DNS_RC_NOERROR);
 }
@@ -338,10 +373,10 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		 * wildcard host. */
 		bool wild = false;
 		const struct steer_service *svc =
-			steer_match(ctx->v->steer, c.name, c.name_len, &wild);
+		    steer_match(ctx->v->steer, c.name, c.name_len, &wild);
 		if (svc && wild) {
 			const struct zone_node *n =
-				zone_find(z, c.name, c.name_len);
+			    zone_find(z, c.name, c.name_len);
 			if (n && ((n->flags & ZONE_NODE_CNAME) ||
 				  zone_node_rrset(n, DNS_T_A) ||
 				  zone_node_rrset(n, DNS_T_AAAA)))

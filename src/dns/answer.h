@@ -32,6 +32,7 @@ struct answer_stats {
 	uint64_t queries;
 	uint64_t dropped;
 	uint64_t truncated;
+	uint64_t all_down; /* steered answers with no usable region */
 	uint64_t rcode[17]; /* by response rcode; [16] = BADVERS */
 };
 

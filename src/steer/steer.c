@@ -18,6 +18,8 @@
 
 struct builder {
 	const struct conf *conf;
+	struct hc_checker *checker;
+	bool initial_up;
 	int errors;
 };
 
@@ -50,7 +52,8 @@ static size_t name_to_wire(const char *text, uint8_t *out)
 		out[n++] = (uint8_t)ll;
 		for (size_t i = 0; i < ll; i++) {
 			char ch = p[i];
-			out[n++] = (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			out[n++] =
+			    (uint8_t)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
 		}
 		p += ll;
 		if (*p == '.')
@@ -96,8 +99,8 @@ static void order_for_point(const struct steer_service *svc, double lat,
 /* Interned orders, found again through an open-addressing hash. */
 struct order_tab {
 	struct steer_service *svc;
-	size_t cap;       /* slots, a power of two */
-	uint32_t *slots;  /* order index + 1, 0 = empty */
+	size_t cap;	 /* slots, a power of two */
+	uint32_t *slots; /* order index + 1, 0 = empty */
 };
 
 static uint32_t order_hash(const uint8_t *o, size_t n)
@@ -137,8 +140,8 @@ static uint16_t order_intern(struct order_tab *t, const uint8_t *o)
 	 * distinct ones than 65535 occur, but stay safe. */
 	if (svc->n_orders == UINT16_MAX)
 		return svc->unknown_order;
-	svc->orders = gs_xreallocarray(svc->orders,
-				       (size_t)svc->n_orders + 1, n);
+	svc->orders =
+	    gs_xreallocarray(svc->orders, (size_t)svc->n_orders + 1, n);
 	memcpy(svc->orders + (size_t)svc->n_orders * n, o, n);
 	t->slots[h & (t->cap - 1)] = (uint32_t)svc->n_orders + 1;
 	return svc->n_orders++;
@@ -280,8 +283,10 @@ static void check_host(struct builder *b, size_t si, size_t hi,
 {
 	const struct zone *z = zoneset_find(zs, wire, len);
 	if (!z) {
-		build_err(b, si, "hosts[%zu]: \"%s\" is not inside any "
-			  "configured zone", hi, text);
+		build_err(b, si,
+			  "hosts[%zu]: \"%s\" is not inside any "
+			  "configured zone",
+			  hi, text);
 		return;
 	}
 	/* Walk the ancestors strictly below the apex, and the name. */
@@ -290,14 +295,17 @@ static void check_host(struct builder *b, size_t si, size_t hi,
 	for (unsigned k = labels; k > z->origin_labels; k--) {
 		const struct zone_node *n = zone_find(z, wire + off, len - off);
 		if (n && (n->flags & ZONE_NODE_DELEG)) {
-			build_err(b, si, "hosts[%zu]: \"%s\" is at or below a "
-				  "delegation in zone %s", hi, text,
-				  z->origin_str);
+			build_err(b, si,
+				  "hosts[%zu]: \"%s\" is at or below a "
+				  "delegation in zone %s",
+				  hi, text, z->origin_str);
 			return;
 		}
 		if (n && off > 0 && (n->flags & ZONE_NODE_DNAME)) {
-			build_err(b, si, "hosts[%zu]: \"%s\" is below a DNAME in "
-				  "zone %s", hi, text, z->origin_str);
+			build_err(b, si,
+				  "hosts[%zu]: \"%s\" is below a DNAME in "
+				  "zone %s",
+				  hi, text, z->origin_str);
 			return;
 		}
 		off += (size_t)wire[off] + 1;
@@ -305,13 +313,15 @@ static void check_host(struct builder *b, size_t si, size_t hi,
 	if (wildcard)
 		return;
 	const struct zone_node *n = zone_find(z, wire, len);
-	static const uint16_t own[] = { DNS_T_A, DNS_T_AAAA, DNS_T_CNAME };
+	static const uint16_t own[] = {DNS_T_A, DNS_T_AAAA, DNS_T_CNAME};
 	for (size_t i = 0; n && i < GS_ARRAY_SIZE(own); i++) {
 		if (zone_node_rrset(n, own[i])) {
-			build_err(b, si, "hosts[%zu]: \"%s\" has %s records in "
+			build_err(b, si,
+				  "hosts[%zu]: \"%s\" has %s records in "
 				  "%s; a steered name gets its addresses from "
-				  "the service", hi, text,
-				  own[i] == DNS_T_A      ? "A"
+				  "the service",
+				  hi, text,
+				  own[i] == DNS_T_A	 ? "A"
 				  : own[i] == DNS_T_AAAA ? "AAAA"
 							 : "CNAME",
 				  z->file);
@@ -320,12 +330,24 @@ static void check_host(struct builder *b, size_t si, size_t hi,
 	}
 }
 
+static const struct hc_flag *target(struct builder *b,
+				    const struct conf_service *cs,
+				    const struct conf_region *cr,
+				    const struct conf_addr *a)
+{
+	if (!b->checker || !cr->check.enabled)
+		return NULL;
+	return hc_checker_target(b->checker, cs->name, cr->name, a, &cr->check,
+				 b->initial_up);
+}
+
 static void build_service(struct builder *b, size_t si,
 			  const struct conf_service *cs,
 			  struct steer_service *svc, const struct geo_db *geo)
 {
 	svc->name = gs_xstrdup(cs->name);
 	svc->ttl = cs->ttl;
+	svc->all_down = cs->when_all_down;
 	if (cs->n_regions > STEER_MAX_REGIONS) {
 		build_err(b, si, "regions: at most %d regions per service",
 			  STEER_MAX_REGIONS);
@@ -341,15 +363,31 @@ static void build_service(struct builder *b, size_t si,
 		r->lon = cr->lon;
 		r->a4 = gs_xcalloc(cr->n_addrs, sizeof(*r->a4));
 		r->a6 = gs_xcalloc(cr->n_addrs, sizeof(*r->a6));
+		r->f4 = gs_xcalloc(cr->n_addrs, sizeof(*r->f4));
+		r->f6 = gs_xcalloc(cr->n_addrs, sizeof(*r->f6));
+		bool own = cr->n_check_addrs == 0;
 		for (size_t a = 0; a < cr->n_addrs; a++) {
-			if (cr->addrs[a].family == AF_INET)
-				memcpy(r->a4[r->n4++], cr->addrs[a].addr, 4);
-			else
-				memcpy(r->a6[r->n6++], cr->addrs[a].addr, 16);
+			const struct conf_addr *ca = &cr->addrs[a];
+			const struct hc_flag *f =
+			    own ? target(b, cs, cr, ca) : NULL;
+			if (ca->family == AF_INET) {
+				r->f4[r->n4] = f;
+				memcpy(r->a4[r->n4++], ca->addr, 4);
+			} else {
+				r->f6[r->n6] = f;
+				memcpy(r->a6[r->n6++], ca->addr, 16);
+			}
+		}
+		r->checks = gs_xcalloc(cr->n_check_addrs, sizeof(*r->checks));
+		for (size_t a = 0; a < cr->n_check_addrs; a++) {
+			const struct hc_flag *f =
+			    target(b, cs, cr, &cr->check_addrs[a]);
+			if (f)
+				r->checks[r->n_checks++] = f;
 		}
 	}
 
-	struct order_tab t = { .svc = svc };
+	struct order_tab t = {.svc = svc};
 	uint8_t o[STEER_MAX_REGIONS];
 	const char *dl = b->conf->geoip.default_location;
 	double lat, lon;
@@ -360,7 +398,8 @@ static void build_service(struct builder *b, size_t si,
 	} else {
 		if (dl && si == 0) {
 			log_err("%s: geoip.default_location: unknown country "
-				"code \"%s\"", b->conf->path, dl);
+				"code \"%s\"",
+				b->conf->path, dl);
 			b->errors++;
 		}
 		for (uint16_t i = 0; i < svc->n_regions; i++)
@@ -394,10 +433,13 @@ static void check_override_regions(struct builder *b, const struct conf *c,
 }
 
 int steer_build(const struct conf *c, const struct zoneset *zs,
-		const struct geo_db *geo, struct steer_set **out)
+		const struct geo_db *geo, struct hc_checker *checker,
+		bool initial_up, struct steer_set **out)
 {
-	struct builder b = { .conf = c };
+	struct builder b = {
+	    .conf = c, .checker = checker, .initial_up = initial_up};
 	struct steer_set *s = gs_xcalloc(1, sizeof(*s));
+	s->checker = checker;
 	s->n_services = c->n_services;
 	s->services = gs_xcalloc(c->n_services, sizeof(*s->services));
 	size_t n_hosts = 0;
@@ -413,11 +455,13 @@ int steer_build(const struct conf *c, const struct zoneset *zs,
 			const char *text = cs->hosts[h];
 			bool wild = text[0] == '*' && text[1] == '.';
 			struct steer_host *sh =
-				wild ? &s->wild[s->n_wild] : &s->exact[s->n_exact];
-			size_t len = name_to_wire(wild ? text + 2 : text, sh->name);
+			    wild ? &s->wild[s->n_wild] : &s->exact[s->n_exact];
+			size_t len =
+			    name_to_wire(wild ? text + 2 : text, sh->name);
 			if (len == 0) {
-				build_err(&b, i, "hosts[%zu]: invalid name \"%s\"",
-					  h, text);
+				build_err(&b, i,
+					  "hosts[%zu]: invalid name \"%s\"", h,
+					  text);
 				continue;
 			}
 			sh->len = (uint8_t)len;
@@ -447,9 +491,20 @@ void steer_free(struct steer_set *s)
 	for (size_t i = 0; i < s->n_services; i++) {
 		struct steer_service *svc = &s->services[i];
 		for (uint16_t r = 0; svc->regions && r < svc->n_regions; r++) {
-			free(svc->regions[r].name);
-			free(svc->regions[r].a4);
-			free(svc->regions[r].a6);
+			struct steer_region *rg = &svc->regions[r];
+			for (uint16_t a = 0; s->checker && a < rg->n4; a++)
+				hc_checker_unref(s->checker, rg->f4[a]);
+			for (uint16_t a = 0; s->checker && a < rg->n6; a++)
+				hc_checker_unref(s->checker, rg->f6[a]);
+			for (uint16_t a = 0; s->checker && a < rg->n_checks;
+			     a++)
+				hc_checker_unref(s->checker, rg->checks[a]);
+			free(rg->name);
+			free(rg->a4);
+			free(rg->a6);
+			free(rg->f4);
+			free(rg->f6);
+			free(rg->checks);
 		}
 		free(svc->regions);
 		free(svc->name);
@@ -465,9 +520,25 @@ void steer_free(struct steer_set *s)
 
 /* ---- the query path -------------------------------------------------- */
 
-static const struct steer_host *host_find(const struct steer_host *v,
-					  size_t n, const uint8_t *name,
-					  size_t len)
+bool steer_region_usable(const struct steer_region *r)
+{
+	if (r->n_checks) {
+		for (uint16_t i = 0; i < r->n_checks; i++)
+			if (hc_flag_up(r->checks[i]))
+				return true;
+		return false;
+	}
+	for (uint16_t i = 0; i < r->n4; i++)
+		if (hc_flag_up(r->f4[i]))
+			return true;
+	for (uint16_t i = 0; i < r->n6; i++)
+		if (hc_flag_up(r->f6[i]))
+			return true;
+	return false;
+}
+
+static const struct steer_host *host_find(const struct steer_host *v, size_t n,
+					  const uint8_t *name, size_t len)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -551,8 +622,8 @@ const uint8_t *steer_order(const struct steer_service *svc,
 			else
 				hi = mid;
 		}
-		uint32_t end = lo + 1 < svc->n4 ? svc->t4[lo + 1].start - 1
-						: UINT32_MAX;
+		uint32_t end =
+		    lo + 1 < svc->n4 ? svc->t4[lo + 1].start - 1 : UINT32_MAX;
 		*scope = scope4(a, svc->t4[lo].start, end);
 		order = svc->t4[lo].order;
 	} else {

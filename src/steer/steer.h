@@ -16,6 +16,7 @@
 #include "conf/conf.h"
 #include "dns/zone.h"
 #include "geo/geo.h"
+#include "health/hc_checker.h"
 
 #define STEER_MAX_REGIONS 64
 
@@ -25,6 +26,13 @@ struct steer_region {
 	uint16_t n4, n6;
 	uint8_t (*a4)[4];  /* IPv4 addresses, network order */
 	uint8_t (*a6)[16]; /* IPv6 addresses */
+	/* Health: one flag per answer address (NULL entries: static), or,
+	 * with check_addresses, the flags of those (n_checks > 0): then the
+	 * region is up when any of them is, and answers carry every
+	 * address. */
+	const struct hc_flag **f4, **f6;
+	uint16_t n_checks;
+	const struct hc_flag **checks;
 };
 
 /* Covering tables: entry i holds the addresses from start to the next
@@ -42,6 +50,7 @@ struct steer_entry6 {
 struct steer_service {
 	char *name;
 	uint32_t ttl;
+	enum conf_all_down all_down;
 	uint16_t n_regions;
 	struct steer_region *regions; /* config order */
 	uint16_t n_orders;
@@ -60,6 +69,7 @@ struct steer_host {
 };
 
 struct steer_set {
+	struct hc_checker *checker; /* where the health flags come from */
 	size_t n_services;
 	struct steer_service *services;
 	size_t n_exact, n_wild;
@@ -71,13 +81,23 @@ struct steer_set {
  * host must be inside a zone, not at or below a delegation or a DNAME,
  * and an exact host must have no A, AAAA or CNAME in the zone file) and
  * the GeoIP data (may be NULL: every client then gets the unknown order).
+ * With a checker, every address of a region with a check (or every
+ * check address) becomes a health target there (new ones start up when
+ * initial_up, else down until their first probe); without one, every
+ * address is static.
  * Errors are logged as "FILE: services[i].KEY: message" with FILE the
  * config file. Returns 0 and a new set the caller owns (steer_free), or
  * GS_ECONFIG after logging every error. Main thread. */
 int steer_build(const struct conf *c, const struct zoneset *zs,
-		const struct geo_db *geo, struct steer_set **out);
+		const struct geo_db *geo, struct hc_checker *checker,
+		bool initial_up, struct steer_set **out);
 
+/* Frees s and drops its references to health targets. Main thread. */
 void steer_free(struct steer_set *s);
+
+/* True if the region may be answered with: not drained and at least one
+ * target up. Any thread; no lock. */
+bool steer_region_usable(const struct steer_region *r);
 
 /* The service steering name (lowercase wire, valid), or NULL. *wildcard
  * tells whether it matched through a wildcard host. Any thread. */

@@ -813,6 +813,47 @@ static void test_sample_is_defaults(void **state)
 	assert_string_equal(svc->regions[1].name, "eu-west-1");
 	assert_string_equal(svc->regions[2].name, "ap-south-1");
 	assert_string_equal(svc->regions[2].addrs[0].text, "203.0.113.10");
+	assert_int_equal(svc->when_all_down, CONF_FAIL_OPEN);
+
+	/* The check spells out its defaults, on the service and resolved
+	 * into each region. */
+	const struct conf_check *k = &svc->check;
+	for (size_t i = 0; i <= svc->n_regions; i++) {
+		assert_true(k->enabled);
+		assert_string_equal(
+		    k->url, "https://teleport.example.org/v1/webapi/ping");
+		assert_true(k->interval == 5 && k->timeout == 3);
+		assert_int_equal(k->rise, 2);
+		assert_int_equal(k->fall, 3);
+		assert_string_equal(k->ca_file, "/etc/geosteer/ca.pem");
+		assert_null(k->cert_file);
+		assert_null(k->key_file);
+		assert_false(k->insecure);
+		assert_string_equal(k->cluster_name,
+				    "teleport-multi-region.example.org");
+		if (i < svc->n_regions) {
+			assert_int_equal(svc->regions[i].n_check_addrs, 0);
+			k = &svc->regions[i].check;
+		}
+	}
+	/* Defaults of a check with only a url (the sample stays in s). */
+	fx->c = NULL;
+	reset(fx);
+	assert_int_equal(
+	    load(fx, "{ \"services\": [ { \"name\": \"s\", \"hosts\":"
+		     " [\"a.example\"], \"check\": { \"url\":"
+		     " \"https://teleport.example.org/\" }, \"regions\": [ {"
+		     " \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+		     " \"addresses\": [\"::1\"] } ] } ], " ZONES " }"),
+	    0);
+	const struct conf_check *dk = &fx->c->services[0].regions[0].check;
+	assert_true(dk->interval == k->interval && dk->timeout == k->timeout);
+	assert_int_equal(dk->rise, k->rise);
+	assert_int_equal(dk->fall, k->fall);
+	assert_int_equal(dk->insecure, k->insecure);
+	assert_string_equal(dk->url, k->url);
+	assert_int_equal(fx->c->services[0].when_all_down, svc->when_all_down);
+	conf_free(s);
 	conf_free(d);
 }
 
@@ -1325,18 +1366,569 @@ static void test_duplicate_address(void **state)
 static void test_unknown_service_keys(void **state)
 {
 	struct fx *fx = *state;
-	/* when_all_down and check come in later releases: unknown until
-	 * then. */
 	EXPECT(
 	    fx,
 	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
 	    " \"when_all_down\": \"fail-open\", \"check\": { \"url\":"
-	    " \"https://a.example/\" }, \"Hosts\": [],"
+	    " \"https://a.example/\" }, \"Hosts\": [], \"drain\": true,"
 	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
 	    " \"addresses\": [\"::1\"], \"weight\": 2 } ] } ], " ZONES " }",
-	    "services[0].when_all_down: unknown key",
-	    "services[0].check: unknown key", "services[0].Hosts: unknown key",
+	    "services[0].Hosts: unknown key", "services[0].drain: unknown key",
 	    "services[0].regions[0].weight: unknown key");
+}
+
+/* ---- health checks and when_all_down ---------------------------------- */
+
+/* A service whose text goes before "regions" (check, ...) and whose one
+ * region ends with rx (", \"check\": ..."). */
+#define CSVC(sx, rx)                                                           \
+	"{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"], " sx \
+	" \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"           \
+	" \"addresses\": [\"192.0.2.1\"]" rx " } ] } ], " ZONES " }"
+#define URL "\"url\": \"https://a.example\""
+
+static void expect_check_defaults(const struct conf_check *k)
+{
+	assert_true(k->interval == 5);
+	assert_true(k->timeout == 3);
+	assert_int_equal(k->rise, 2);
+	assert_int_equal(k->fall, 3);
+	assert_null(k->ca_file);
+	assert_null(k->cert_file);
+	assert_null(k->key_file);
+	assert_null(k->cluster_name);
+	assert_false(k->insecure);
+}
+
+static void test_checks_valid(void **state)
+{
+	struct fx *fx = *state;
+	const char *path = GS_TEST_DATA "/conf/checks.conf";
+	assert_int_equal(conf_load(path, collect, fx, &fx->c), 0);
+	assert_int_equal(fx->n_diags, 0);
+	const struct conf *c = fx->c;
+	assert_int_equal(c->n_services, 3);
+
+	/* The service's own check, as written, a path added to its URL. */
+	const struct conf_service *s = &c->services[0];
+	assert_int_equal(s->when_all_down, CONF_FAIL_CLOSED);
+	const struct conf_check *k = &s->check;
+	assert_true(k->enabled);
+	assert_string_equal(k->url,
+			    "https://teleport.example.org/v1/webapi/ping");
+	assert_true(k->interval == 10 && k->timeout == 4);
+	assert_int_equal(k->rise, 3);
+	assert_int_equal(k->fall, 5);
+	assert_string_equal(k->ca_file, GS_TEST_DATA "/conf/certs/ca.pem");
+	assert_string_equal(k->cert_file, "/etc/geosteer/client.pem");
+	assert_string_equal(k->key_file, GS_TEST_DATA "/conf/client.key");
+	assert_string_equal(k->cluster_name,
+			    "teleport-multi-region.example.org");
+	assert_false(k->insecure);
+
+	/* A region without "check": the service's, in a copy of its own. */
+	const struct conf_region *r = &s->regions[0];
+	k = &r->check;
+	assert_true(k->enabled);
+	assert_string_equal(k->url,
+			    "https://teleport.example.org/v1/webapi/ping");
+	assert_ptr_not_equal(k->url, s->check.url);
+	assert_true(k->interval == 10 && k->timeout == 4);
+	assert_int_equal(k->rise, 3);
+	assert_int_equal(k->fall, 5);
+	assert_string_equal(k->ca_file, GS_TEST_DATA "/conf/certs/ca.pem");
+	assert_string_equal(k->cert_file, "/etc/geosteer/client.pem");
+	assert_string_equal(k->key_file, GS_TEST_DATA "/conf/client.key");
+	assert_string_equal(k->cluster_name,
+			    "teleport-multi-region.example.org");
+	assert_false(k->insecure);
+	assert_int_equal(r->n_check_addrs, 2);
+	assert_string_equal(r->check_addrs[0].text, "10.0.0.10");
+	assert_int_equal(r->check_addrs[0].family, AF_INET);
+	assert_memory_equal(r->check_addrs[0].addr, "\x0a\x00\x00\x0a", 4);
+	assert_string_equal(r->check_addrs[1].text, "FD00::10");
+	assert_int_equal(r->check_addrs[1].family, AF_INET6);
+	assert_memory_equal(r->check_addrs[1].addr,
+			    "\xfd\x00\x00\x00\x00\x00\x00\x00"
+			    "\x00\x00\x00\x00\x00\x00\x00\x10",
+			    16);
+
+	/* Overrides: url (query kept), interval, timeout, ca_file back to
+	 * none, insecure; the rest from the service. */
+	r = &s->regions[1];
+	k = &r->check;
+	assert_true(k->enabled);
+	assert_string_equal(
+	    k->url,
+	    "http://eu.teleport.example.org:3080/v1/webapi/ping?probe=1");
+	assert_true(k->interval == 2 && k->timeout == 1.5);
+	assert_int_equal(k->rise, 3);
+	assert_int_equal(k->fall, 5);
+	assert_null(k->ca_file);
+	assert_string_equal(k->cert_file, "/etc/geosteer/client.pem");
+	assert_string_equal(k->key_file, GS_TEST_DATA "/conf/client.key");
+	assert_string_equal(k->cluster_name,
+			    "teleport-multi-region.example.org");
+	assert_true(k->insecure);
+	assert_int_equal(r->n_check_addrs, 0);
+	assert_null(r->check_addrs);
+
+	r = &s->regions[2];
+	k = &r->check;
+	assert_true(k->enabled);
+	assert_string_equal(k->url,
+			    "https://teleport.example.org/v1/webapi/ping");
+	assert_true(k->interval == 10 && k->timeout == 4);
+	assert_int_equal(k->rise, 1);
+	assert_int_equal(k->fall, 5);
+	assert_string_equal(k->cluster_name, "other");
+
+	/* No check anywhere: static, defaults. */
+	s = &c->services[1];
+	assert_int_equal(s->when_all_down, CONF_FAIL_OPEN);
+	assert_false(s->check.enabled);
+	assert_null(s->check.url);
+	expect_check_defaults(&s->check);
+	assert_false(s->regions[0].check.enabled);
+	assert_null(s->regions[0].check.url);
+	expect_check_defaults(&s->regions[0].check);
+
+	/* A region's own check in a service without one: defaults. */
+	s = &c->services[2];
+	assert_int_equal(s->when_all_down, CONF_FAIL_OPEN);
+	assert_false(s->check.enabled);
+	assert_false(s->regions[0].check.enabled);
+	k = &s->regions[1].check;
+	assert_true(k->enabled);
+	assert_string_equal(k->url, "https://[2001:db8::31]:8443/health?x=1");
+	expect_check_defaults(k);
+	assert_int_equal(s->regions[1].n_check_addrs, 1);
+	assert_string_equal(s->regions[1].check_addrs[0].text, "192.0.2.131");
+}
+
+static void test_when_all_down(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx, CSVC("\"when_all_down\": \"x\",", ""),
+	       "services[0].when_all_down: must be \"fail-open\" or "
+	       "\"fail-closed\" (got \"x\")");
+	reset(fx);
+	EXPECT(fx, CSVC("\"when_all_down\": \"Fail-Open\",", ""),
+	       "services[0].when_all_down: must be \"fail-open\" or "
+	       "\"fail-closed\" (got \"Fail-Open\")");
+	reset(fx);
+	EXPECT(fx, CSVC("\"when_all_down\": 0,", ""),
+	       "services[0].when_all_down: must be \"fail-open\" or "
+	       "\"fail-closed\" (got 0)");
+	reset(fx);
+	EXPECT(fx, CSVC("\"when_all_down\": null,", ""),
+	       "services[0].when_all_down: must be \"fail-open\" or "
+	       "\"fail-closed\" (got null)");
+	reset(fx);
+	assert_int_equal(
+	    load(fx, CSVC("\"when_all_down\": \"fail-closed\",", "")), 0);
+	assert_int_equal(fx->c->services[0].when_all_down, CONF_FAIL_CLOSED);
+}
+
+static void test_check_wrong_types(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       CSVC("\"check\": \"https://a.example\",",
+		    ", \"check\": [], \"check_addresses\": \"192.0.2.2\""),
+	       "services[0].check: must be an object "
+	       "(got \"https://a.example\")",
+	       "services[0].regions[0].check: must be an object "
+	       "(got an empty array)",
+	       "services[0].regions[0].check_addresses: must be an array of "
+	       "addresses (got \"192.0.2.2\")");
+	reset(fx);
+	EXPECT(fx,
+	       CSVC("\"check\": { \"url\": 5, \"interval\": \"5\","
+		    " \"timeout\": true, \"rise\": 2.0, \"fall\": \"3\","
+		    " \"ca_file\": 1, \"cert_file\": [], \"key_file\": {},"
+		    " \"insecure\": \"yes\", \"teleport\": \"x\" },",
+		    ""),
+	       "services[0].check.url: must be a URL string (got 5)",
+	       "services[0].check.interval: must be a number from 0.1 to 3600 "
+	       "(got \"5\")",
+	       "services[0].check.timeout: must be a number from 0.1 to 60 "
+	       "(got true)",
+	       "services[0].check.rise: must be an integer from 1 to 100 "
+	       "(got 2.0)",
+	       "services[0].check.fall: must be an integer from 1 to 100 "
+	       "(got \"3\")",
+	       "services[0].check.ca_file: must be a file name of 1 to 4095 "
+	       "bytes (got 1)",
+	       "services[0].check.cert_file: must be a file name of 1 to 4095 "
+	       "bytes (got an empty array)",
+	       "services[0].check.key_file: must be a file name of 1 to 4095 "
+	       "bytes (got an object)",
+	       "services[0].check.insecure: must be true or false "
+	       "(got \"yes\")",
+	       "services[0].check.teleport: must be an object (got \"x\")");
+}
+
+static void test_check_ranges(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       CSVC("\"check\": { " URL ", \"interval\": 0.09, \"timeout\": 0,"
+		    " \"rise\": 0, \"fall\": 101, \"ca_file\": \"\","
+		    " \"teleport\": { \"cluster_name\": \"\" } },",
+		    ", \"check\": { \"interval\": 3601, \"timeout\": 61,"
+		    " \"rise\": 101, \"fall\": -1,"
+		    " \"teleport\": { \"cluster_name\": null } }"),
+	       "services[0].check.interval: must be a number from 0.1 to 3600 "
+	       "(got 0.09)",
+	       "services[0].check.timeout: must be a number from 0.1 to 60 "
+	       "(got 0)",
+	       "services[0].check.rise: must be an integer from 1 to 100 "
+	       "(got 0)",
+	       "services[0].check.fall: must be an integer from 1 to 100 "
+	       "(got 101)",
+	       "services[0].check.ca_file: must be a file name of 1 to 4095 "
+	       "bytes (got 0 bytes)",
+	       "services[0].check.teleport.cluster_name: must be a string of 1 "
+	       "to 255 bytes (got 0 bytes)",
+	       "services[0].regions[0].check.interval: must be a number from "
+	       "0.1 to 3600 (got 3601)",
+	       "services[0].regions[0].check.timeout: must be a number from "
+	       "0.1 to 60 (got 61)",
+	       "services[0].regions[0].check.rise: must be an integer from 1 "
+	       "to 100 (got 101)",
+	       "services[0].regions[0].check.fall: must be an integer from 1 "
+	       "to 100 (got -1)",
+	       "services[0].regions[0].check.teleport.cluster_name: must be a "
+	       "string of 1 to 255 bytes (got null)");
+
+	/* The limits are allowed. */
+	reset(fx);
+	assert_int_equal(load(fx, CSVC("\"check\": { " URL ", \"interval\": "
+				       "0.1, \"timeout\": 0.1, \"rise\": 1,"
+				       " \"fall\": 100 },",
+				       ", \"check\": { \"interval\": 3600,"
+				       " \"timeout\": 60, \"rise\": 100,"
+				       " \"fall\": 1 }")),
+			 0);
+	const struct conf_check *k = &fx->c->services[0].check;
+	assert_true(k->interval == 0.1 && k->timeout == 0.1);
+	k = &fx->c->services[0].regions[0].check;
+	assert_true(k->interval == 3600 && k->timeout == 60);
+	assert_int_equal(k->rise, 100);
+	assert_int_equal(k->fall, 1);
+}
+
+static void test_check_unknown_keys(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       CSVC("\"check\": { " URL ", \"frobnicate\": 1,"
+		    " \"teleport\": { \"cluster_name\": \"c\", \"x\": 2 } },",
+		    ", \"check\": { \"Interval\": 5, \"teleport\": {} }"),
+	       "services[0].check.frobnicate: unknown key",
+	       "services[0].check.teleport.x: unknown key",
+	       "services[0].regions[0].check.Interval: unknown key",
+	       "services[0].regions[0].check.teleport.cluster_name: required "
+	       "key is missing");
+}
+
+static void test_check_url_required(void **state)
+{
+	struct fx *fx = *state;
+	/* Required in a service's check; a region's need not repeat it. */
+	EXPECT(fx,
+	       CSVC("\"check\": { \"interval\": 5 },",
+		    ", \"check\": { \"interval\": 6 }"),
+	       "services[0].check.url: required key is missing");
+	reset(fx);
+	/* A region's own check needs one when the service has none. */
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check\": { \"rise\": 1 } },"
+	    " { \"name\": \"r2\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.2\"], \"check\": {} },"
+	    " { \"name\": \"r3\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.3\"], \"check\": { " URL
+	    " } } ] } ], " ZONES " }",
+	    "services[0].regions[0].check.url: required: neither the "
+	    "service nor the region sets a url",
+	    "services[0].regions[1].check.url: required: neither the "
+	    "service nor the region sets a url");
+}
+
+static void test_check_urls(void **state)
+{
+	struct fx *fx = *state;
+	static const struct {
+		const char *json; /* as written in the file */
+		const char *want; /* as stored */
+	} good[] = {
+	    {"https://a.example", "https://a.example/v1/webapi/ping"},
+	    {"https://a.example/", "https://a.example/v1/webapi/ping"},
+	    {"HTTPS://A.example:8443", "https://A.example:8443/v1/webapi/ping"},
+	    {"http://a.example?x=1&y=2",
+	     "http://a.example/v1/webapi/ping?x=1&y=2"},
+	    {"http://a.example/?x", "http://a.example/v1/webapi/ping?x"},
+	    {"https://a.example/webapi/ping", "https://a.example/webapi/ping"},
+	    {"https://a.example/v1/webapi/ping?a=%20",
+	     "https://a.example/v1/webapi/ping?a=%20"},
+	    {"https://a.example//", "https://a.example//"},
+	    {"https://192.0.2.1:3080", "https://192.0.2.1:3080/v1/webapi/ping"},
+	    {"https://[2001:db8::1]", "https://[2001:db8::1]/v1/webapi/ping"},
+	    {"https://[::1]:1/", "https://[::1]:1/v1/webapi/ping"},
+	    {"https://a.example:65535/p", "https://a.example:65535/p"},
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char text[512];
+		snprintf(text, sizeof(text),
+			 CSVC("\"check\": { \"url\": \"%s\" },", ""),
+			 good[i].json);
+		reset(fx);
+		if (load(fx, text) != 0)
+			fail_msg("rejected \"%s\": %s", good[i].json,
+				 fx->n_diags ? fx->diags[0] : "");
+		assert_string_equal(fx->c->services[0].check.url, good[i].want);
+		assert_string_equal(fx->c->services[0].regions[0].check.url,
+				    good[i].want);
+	}
+
+	static const struct {
+		const char *json;
+		const char *msg;
+	} bad[] = {
+	    {"ftp://a.example/", "\"ftp://a.example/\" (must start with "
+				 "\"https://\" or \"http://\")"},
+	    {"a.example/v1", "\"a.example/v1\" (must start with \"https://\" "
+			     "or \"http://\")"},
+	    {"", "\"\" (must start with \"https://\" or \"http://\")"},
+	    {"https:/a.example", "\"https:/a.example\" (must start with "
+				 "\"https://\" or \"http://\")"},
+	    {"https://", "\"https://\" (missing host)"},
+	    {"https:///ping", "\"https:///ping\" (missing host)"},
+	    {"https://?x", "\"https://?x\" (missing host)"},
+	    {"https://:443/", "\"https://:443/\" (missing host)"},
+	    {"https://a example/", "\"https://a example/\" (spaces and "
+				   "control characters are not allowed)"},
+	    {"https://a.example/ ", "\"https://a.example/ \" (spaces and "
+				    "control characters are not allowed)"},
+	    {"https://a.example/\\t", "\"https://a.example/\\t\" (spaces and "
+				      "control characters are not allowed)"},
+	    {"https://a.example/\\u007f", "\"https://a.example/\\u007f\" "
+					  "(spaces and control characters "
+					  "are not allowed)"},
+	    {"https://caf\\u00e9.example/",
+	     "\"https://caf\xc3\xa9.example/\" (non-ASCII character: "
+	     "percent-encode it, or write host names in xn-- form)"},
+	    {"https://u:p@a.example/", "\"https://u:p@a.example/\" (user names "
+				       "and passwords are not supported)"},
+	    {"https://a.example/#top", "\"https://a.example/#top\" "
+				       "(fragments ('#') are not allowed)"},
+	    {"https://a!.example/", "\"https://a!.example/\" (invalid "
+				    "character in the host name)"},
+	    {"https://a.example:0/", "\"https://a.example:0/\" (port must be "
+				     "a number from 1 to 65535)"},
+	    {"https://a.example:65536", "\"https://a.example:65536\" (port "
+					"must be a number from 1 to 65535)"},
+	    {"https://a.example:x/", "\"https://a.example:x/\" (port must be "
+				     "a number from 1 to 65535)"},
+	    {"https://a.example:/", "\"https://a.example:/\" (missing port "
+				    "after ':')"},
+	    {"https://a.example:1:2/", "\"https://a.example:1:2/\" (port must "
+				       "be a number from 1 to 65535)"},
+	    {"https://2001:db8::1/", "\"https://2001:db8::1/\" (port must be "
+				     "a number from 1 to 65535)"},
+	    {"https://[::1/", "\"https://[::1/\" (invalid IPv6 address in "
+			      "brackets)"},
+	    {"https://[]/", "\"https://[]/\" (invalid IPv6 address in "
+			    "brackets)"},
+	    {"https://[192.0.2.1]/", "\"https://[192.0.2.1]/\" (invalid IPv6 "
+				     "address in brackets)"},
+	    {"https://[::1]x/", "\"https://[::1]x/\" (expected ':PORT' after "
+				"']')"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512], want[512];
+		snprintf(text, sizeof(text),
+			 CSVC("\"check\": { \"url\": \"%s\" },", ""),
+			 bad[i].json);
+		snprintf(want, sizeof(want),
+			 "services[0].check.url: invalid "
+			 "URL %s",
+			 bad[i].msg);
+		reset(fx);
+		const char *const exp[] = {want};
+		expect_errors(fx, text, exp, 1);
+	}
+
+	/* At most 2048 bytes, counting the path added. */
+	char text[4096], url[2100], want[512];
+	int n = snprintf(url, sizeof(url), "https://a.example/");
+	memset(url + n, 'x', 2048 - (size_t)n);
+	url[2048] = '\0';
+	snprintf(text, sizeof(text),
+		 CSVC("\"check\": { \"url\": \"%s\" },", ""), url);
+	reset(fx);
+	assert_int_equal(load(fx, text), 0);
+	url[2048] = 'x';
+	url[2049] = '\0';
+	snprintf(text, sizeof(text),
+		 CSVC("\"check\": { \"url\": \"%s\" },", ""), url);
+	reset(fx);
+	snprintf(want, sizeof(want),
+		 "services[0].check.url: invalid URL \"%.80s...\" (longer than "
+		 "2048 bytes)",
+		 url);
+	const char *const exp[] = {want};
+	expect_errors(fx, text, exp, 1);
+}
+
+static void test_check_timeout_interval(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       CSVC("\"check\": { " URL ", \"interval\": 2, \"timeout\": 5 },",
+		    ""),
+	       "services[0].check.timeout: 5 is longer than the interval 2");
+	reset(fx);
+	/* Only the default interval or timeout: the same rule. */
+	EXPECT(fx, CSVC("\"check\": { " URL ", \"interval\": 1 },", ""),
+	       "services[0].check.interval: 1 is shorter than the timeout 3");
+	reset(fx);
+	EXPECT(fx, CSVC("\"check\": { " URL ", \"timeout\": 5.5 },", ""),
+	       "services[0].check.timeout: 5.5 is longer than the interval 5");
+	reset(fx);
+	/* Resolved: the region's interval against the service's timeout,
+	 * the region's timeout against the service's interval. A service's
+	 * mistake is reported at the service only. */
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"check\": { " URL ", \"interval\": 10, \"timeout\": 4 },"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check\": { \"interval\": 2 } },"
+	    " { \"name\": \"r2\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.2\"], \"check\": { \"timeout\": 11 } },"
+	    " { \"name\": \"r3\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.3\"], \"check\": { \"timeout\": 10 } } "
+	    "]"
+	    " }, { \"name\": \"t\", \"hosts\": [\"b.example\"],"
+	    " \"check\": { " URL ", \"interval\": 1, \"timeout\": 2 },"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"] }, { \"name\": \"r2\", \"lat\": 0,"
+	    " \"lon\": 0, \"addresses\": [\"192.0.2.2\"], \"check\": {"
+	    " \"rise\": 1 } } ] } ], " ZONES " }",
+	    "services[0].regions[0].check.interval: 2 is shorter than the "
+	    "timeout 4",
+	    "services[0].regions[1].check.timeout: 11 is longer than the "
+	    "interval 10",
+	    "services[1].check.timeout: 2 is longer than the interval 1");
+	reset(fx);
+	/* Equal is fine; an invalid value is not compared. */
+	assert_int_equal(
+	    load(fx, CSVC("\"check\": { " URL ", \"interval\": 3 },", "")), 0);
+	reset(fx);
+	EXPECT(fx,
+	       CSVC("\"check\": { " URL ", \"interval\": 0, \"timeout\": 9 },",
+		    ""),
+	       "services[0].check.interval: must be a number from 0.1 to 3600 "
+	       "(got 0)");
+}
+
+static void test_check_key_without_cert(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(fx,
+	       CSVC("\"check\": { " URL ", \"key_file\": \"/k.pem\" },",
+		    ", \"check\": { \"ca_file\": \"/ca.pem\" }"),
+	       "services[0].check.key_file: needs a cert_file");
+	reset(fx);
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"check\": { " URL ", \"cert_file\": \"/c.pem\","
+	    " \"key_file\": \"/k.pem\" }, \"regions\": ["
+	    " { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check\": { \"cert_file\": null "
+	    "} },"
+	    " { \"name\": \"r2\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.2\"], \"check\": { \"key_file\": "
+	    "\"/k2\" } } ]"
+	    " }, { \"name\": \"t\", \"hosts\": [\"b.example\"],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check\": { " URL ","
+	    " \"key_file\": \"k.pem\", \"cert_file\": null } } ] } ], " ZONES
+	    " }",
+	    "services[0].regions[0].check.key_file: needs a cert_file",
+	    "services[1].regions[0].check.key_file: needs a cert_file");
+	reset(fx);
+	/* cert_file alone is fine (the key may be in the same file). */
+	assert_int_equal(load(fx, CSVC("\"check\": { " URL ", \"cert_file\":"
+				       " \"/c.pem\" },",
+				       "")),
+			 0);
+	assert_string_equal(fx->c->services[0].regions[0].check.cert_file,
+			    "/c.pem");
+	assert_null(fx->c->services[0].regions[0].check.key_file);
+}
+
+static void test_check_addresses(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"],"
+	    " \"check_addresses\": [\"10.0.0.1\"] },"
+	    " { \"name\": \"r2\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.2\"], \"check_addresses\": [] } ] },"
+	    " { \"name\": \"t\", \"hosts\": [\"b.example\"],"
+	    " \"check\": { " URL " }, \"regions\": ["
+	    " { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check_addresses\":"
+	    " [\"10.0.0.1\", \"1.2.3\", \"fd00::1\", \"10.0.0.1\", 7,"
+	    " \"FD00:0::1\"] } ] } ], " ZONES " }",
+	    "services[0].regions[0].check_addresses: needs a check "
+	    "(neither the service nor the region has one)",
+	    "services[0].regions[1].check_addresses: must not be empty",
+	    "services[1].regions[0].check_addresses[1]: invalid address "
+	    "\"1.2.3\"",
+	    "services[1].regions[0].check_addresses[3]: duplicate address "
+	    "\"10.0.0.1\" (also services[1].regions[0].check_addresses[0])",
+	    "services[1].regions[0].check_addresses[4]: must be an address "
+	    "string (got 7)",
+	    "services[1].regions[0].check_addresses[5]: duplicate address "
+	    "\"FD00:0::1\" (also services[1].regions[0].check_addresses[2])");
+}
+
+/* Errors in checks do not stop the rest from being reported, and what was
+ * parsed is freed. */
+static void test_check_errors_collected(void **state)
+{
+	struct fx *fx = *state;
+	EXPECT(
+	    fx,
+	    "{ \"services\": [ { \"name\": \"s\", \"hosts\": [\"a.example\"],"
+	    " \"when_all_down\": \"never\", \"check\": { \"url\":"
+	    " \"gopher://x\", \"interval\": 2, \"timeout\": 3,"
+	    " \"ca_file\": \"ca.pem\", \"key_file\": \"k\","
+	    " \"teleport\": { \"cluster_name\": \"c\" } },"
+	    " \"regions\": [ { \"name\": \"r\", \"lat\": 0, \"lon\": 0,"
+	    " \"addresses\": [\"192.0.2.1\"], \"check\": { \"url\":"
+	    " \"https://r.example\", \"bogus\": 1 },"
+	    " \"check_addresses\": [\"x\"] } ] } ], " ZONES " }",
+	    "services[0].when_all_down: must be \"fail-open\" or "
+	    "\"fail-closed\" (got \"never\")",
+	    "services[0].check.url: invalid URL \"gopher://x\" (must start "
+	    "with \"https://\" or \"http://\")",
+	    "services[0].check.timeout: 3 is longer than the interval 2",
+	    "services[0].check.key_file: needs a cert_file",
+	    "services[0].regions[0].check.bogus: unknown key",
+	    "services[0].regions[0].check_addresses[0]: invalid address "
+	    "\"x\"");
 }
 
 /* ---- everything at once -------------------------------------------------- */
@@ -1448,6 +2040,17 @@ int main(void)
 	    T(test_bad_address),
 	    T(test_duplicate_address),
 	    T(test_unknown_service_keys),
+	    T(test_checks_valid),
+	    T(test_when_all_down),
+	    T(test_check_wrong_types),
+	    T(test_check_ranges),
+	    T(test_check_unknown_keys),
+	    T(test_check_url_required),
+	    T(test_check_urls),
+	    T(test_check_timeout_interval),
+	    T(test_check_key_without_cert),
+	    T(test_check_addresses),
+	    T(test_check_errors_collected),
 	    T(test_multiple_errors),
 	    T(test_no_diag_callback),
 	    T(test_free_null),

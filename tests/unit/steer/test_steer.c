@@ -20,7 +20,7 @@ enum { US, EU, AP };
 
 static struct conf_addr addr(const char *text)
 {
-	struct conf_addr a = { .text = (char *)text };
+	struct conf_addr a = {.text = (char *)text};
 	a.family = strchr(text, ':') ? AF_INET6 : AF_INET;
 	assert_int_equal(inet_pton(a.family, text, a.addr), 1);
 	return a;
@@ -28,7 +28,7 @@ static struct conf_addr addr(const char *text)
 
 static struct conf_addr us_addrs[2], eu_addrs[1], ap_addrs[1];
 static struct conf_region regions[3];
-static char *hosts[] = { "teleport.example.org.", "*.teleport.example.org." };
+static char *hosts[] = {"teleport.example.org.", "*.teleport.example.org."};
 static struct conf_service service;
 static struct conf conf;
 static struct zoneset *zones;
@@ -39,18 +39,27 @@ static void make_conf(void)
 	us_addrs[1] = addr("2001:db8::10");
 	eu_addrs[0] = addr("198.51.100.10");
 	ap_addrs[0] = addr("203.0.113.10");
-	regions[US] = (struct conf_region){ "us-east-1", 38.9, -77.4, 2,
-					     us_addrs };
-	regions[EU] = (struct conf_region){ "eu-west-1", 53.3, -6.3, 1,
-					     eu_addrs };
-	regions[AP] = (struct conf_region){ "ap-south-1", 19.1, 72.9, 1,
-					     ap_addrs };
-	service = (struct conf_service){ .name = "teleport",
-					 .n_hosts = 2,
-					 .hosts = hosts,
-					 .ttl = 30,
-					 .n_regions = 3,
-					 .regions = regions };
+	regions[US] = (struct conf_region){.name = "us-east-1",
+					   .lat = 38.9,
+					   .lon = -77.4,
+					   .n_addrs = 2,
+					   .addrs = us_addrs};
+	regions[EU] = (struct conf_region){.name = "eu-west-1",
+					   .lat = 53.3,
+					   .lon = -6.3,
+					   .n_addrs = 1,
+					   .addrs = eu_addrs};
+	regions[AP] = (struct conf_region){.name = "ap-south-1",
+					   .lat = 19.1,
+					   .lon = 72.9,
+					   .n_addrs = 1,
+					   .addrs = ap_addrs};
+	service = (struct conf_service){.name = "teleport",
+					.n_hosts = 2,
+					.hosts = hosts,
+					.ttl = 30,
+					.n_regions = 3,
+					.regions = regions};
 	memset(&conf, 0, sizeof(conf));
 	conf.path = "test.conf";
 	conf.n_services = 1;
@@ -94,29 +103,28 @@ static uint32_t ip4(const char *s)
 static void make_geo(void)
 {
 	memset(&geo, 0, sizeof(geo));
-	locs[0] = (struct geo_loc){ .kind = GEO_NONE };
-	locs[1] = (struct geo_loc){ .kind = GEO_POINT, .lat = 51.5, .lon = -0.1 };
-	locs[2] = (struct geo_loc){ .kind = GEO_POINT, .lat = 48.9, .lon = 2.4 };
-	locs[3] = (struct geo_loc){ .kind = GEO_POINT, .lat = 35.7,
-				    .lon = 139.7 };
-	locs[4] = (struct geo_loc){ .kind = GEO_POINT, .lat = 30.0,
-				    .lon = 31.2 };
-	locs[5] = (struct geo_loc){ .kind = GEO_REGION,
-				    .region = "ap-south-1",
-				    .file = "o.txt",
-				    .line = 1 };
+	locs[0] = (struct geo_loc){.kind = GEO_NONE};
+	locs[1] = (struct geo_loc){.kind = GEO_POINT, .lat = 51.5, .lon = -0.1};
+	locs[2] = (struct geo_loc){.kind = GEO_POINT, .lat = 48.9, .lon = 2.4};
+	locs[3] =
+	    (struct geo_loc){.kind = GEO_POINT, .lat = 35.7, .lon = 139.7};
+	locs[4] = (struct geo_loc){.kind = GEO_POINT, .lat = 30.0, .lon = 31.2};
+	locs[5] = (struct geo_loc){.kind = GEO_REGION,
+				   .region = "ap-south-1",
+				   .file = "o.txt",
+				   .line = 1};
 	geo.locs = locs;
 	geo.n_locs = 6;
 	/* London /24, then Paris right after it (same order: merged),
 	 * Tokyo /23, an unaligned Cairo range, a single address, and the
 	 * top of the space. */
-	r4[0] = (struct geo_range4){ ip4("10.0.0.0"), ip4("10.0.0.255"), 1 };
-	r4[1] = (struct geo_range4){ ip4("10.0.1.0"), ip4("10.0.1.255"), 2 };
-	r4[2] = (struct geo_range4){ ip4("10.0.2.0"), ip4("10.0.3.255"), 3 };
-	r4[3] = (struct geo_range4){ ip4("10.0.4.1"), ip4("10.0.4.6"), 4 };
-	r4[4] = (struct geo_range4){ ip4("10.0.5.7"), ip4("10.0.5.7"), 5 };
-	r4[5] = (struct geo_range4){ ip4("255.255.255.0"),
-				     ip4("255.255.255.255"), 3 };
+	r4[0] = (struct geo_range4){ip4("10.0.0.0"), ip4("10.0.0.255"), 1};
+	r4[1] = (struct geo_range4){ip4("10.0.1.0"), ip4("10.0.1.255"), 2};
+	r4[2] = (struct geo_range4){ip4("10.0.2.0"), ip4("10.0.3.255"), 3};
+	r4[3] = (struct geo_range4){ip4("10.0.4.1"), ip4("10.0.4.6"), 4};
+	r4[4] = (struct geo_range4){ip4("10.0.5.7"), ip4("10.0.5.7"), 5};
+	r4[5] = (struct geo_range4){ip4("255.255.255.0"),
+				    ip4("255.255.255.255"), 3};
 	geo.r4 = r4;
 	geo.n4 = 6;
 	inet_pton(AF_INET6, "2001:db8::", r6[0].lo);
@@ -126,10 +134,10 @@ static void make_geo(void)
 	geo.n6 = 1;
 }
 
-static const uint8_t *order_of(const struct steer_service *svc,
-			       const char *a, uint8_t *scope)
+static const uint8_t *order_of(const struct steer_service *svc, const char *a,
+			       uint8_t *scope)
 {
-	struct steer_client c = { 0 };
+	struct steer_client c = {0};
 	c.family = strchr(a, ':') ? AF_INET6 : AF_INET;
 	assert_int_equal(inet_pton(c.family, a, c.addr), 1);
 	return steer_order(svc, &c, scope);
@@ -147,7 +155,7 @@ static void test_orders_and_scopes(void **state)
 	(void)state;
 	make_geo();
 	struct steer_set *s = NULL;
-	assert_int_equal(steer_build(&conf, zones, &geo, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, &geo, NULL, false, &s), 0);
 	const struct steer_service *svc = &s->services[0];
 	uint8_t scope;
 
@@ -184,9 +192,9 @@ static void test_orders_and_scopes(void **state)
 	assert_int_equal(scope, 32);
 	assert_order(order_of(svc, "2001:db9::", &scope), US, EU, AP);
 	assert_order(order_of(svc, "::", &scope), US, EU, AP);
-	assert_order(order_of(svc, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-			      &scope),
-		     US, EU, AP);
+	assert_order(
+	    order_of(svc, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &scope),
+	    US, EU, AP);
 	assert_int_equal(scope, 1);
 
 	/* Merging: London and Paris share an entry; the table covers all. */
@@ -204,17 +212,17 @@ static void test_no_geo_and_default_location(void **state)
 	(void)state;
 	struct steer_set *s = NULL;
 	uint8_t scope;
-	assert_int_equal(steer_build(&conf, zones, NULL, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	assert_order(order_of(&s->services[0], "10.0.0.1", &scope), US, EU, AP);
 	assert_int_equal(scope, 0);
 	steer_free(s);
 
 	conf.geoip.default_location = "19.0,73.0";
-	assert_int_equal(steer_build(&conf, zones, NULL, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	assert_order(order_of(&s->services[0], "10.0.0.1", &scope), AP, EU, US);
 	steer_free(s);
 	conf.geoip.default_location = "IE";
-	assert_int_equal(steer_build(&conf, zones, NULL, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	assert_order(order_of(&s->services[0], "10.0.0.1", &scope), EU, US, AP);
 	steer_free(s);
 	conf.geoip.default_location = NULL;
@@ -249,7 +257,7 @@ static void test_match(void **state)
 {
 	(void)state;
 	struct steer_set *s = NULL;
-	assert_int_equal(steer_build(&conf, zones, NULL, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	bool wild;
 	assert_non_null(match(s, "teleport.example.org.", &wild));
 	assert_false(wild);
@@ -267,20 +275,21 @@ static void test_build_errors(void **state)
 {
 	(void)state;
 	struct steer_set *s = NULL;
-	char *bad[][1] = { { "teleport.example.net." },
-			   { "static.example.org." },
-			   { "a.sub.example.org." },
-			   { "*.sub.example.org." } };
+	char *bad[][1] = {{"teleport.example.net."},
+			  {"static.example.org."},
+			  {"a.sub.example.org."},
+			  {"*.sub.example.org."}};
 	for (size_t i = 0; i < 4; i++) {
 		service.hosts = bad[i];
 		service.n_hosts = 1;
-		assert_int_equal(steer_build(&conf, zones, NULL, &s),
-				 GS_ECONFIG);
+		assert_int_equal(
+		    steer_build(&conf, zones, NULL, NULL, false, &s),
+		    GS_ECONFIG);
 	}
 	/* A wildcard may sit above names with their own data. */
-	char *ok[] = { "*.example.org." };
+	char *ok[] = {"*.example.org."};
 	service.hosts = ok;
-	assert_int_equal(steer_build(&conf, zones, NULL, &s), 0);
+	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	steer_free(s);
 	service.hosts = hosts;
 	service.n_hosts = 2;
@@ -288,17 +297,18 @@ static void test_build_errors(void **state)
 	/* An override must name a region of some service. */
 	make_geo();
 	locs[5].region = "mars-1";
-	assert_int_equal(steer_build(&conf, zones, &geo, &s), GS_ECONFIG);
+	assert_int_equal(steer_build(&conf, zones, &geo, NULL, false, &s),
+			 GS_ECONFIG);
 	locs[5].region = "ap-south-1";
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_orders_and_scopes),
-		cmocka_unit_test(test_no_geo_and_default_location),
-		cmocka_unit_test(test_match),
-		cmocka_unit_test(test_build_errors),
+	    cmocka_unit_test(test_orders_and_scopes),
+	    cmocka_unit_test(test_no_geo_and_default_location),
+	    cmocka_unit_test(test_match),
+	    cmocka_unit_test(test_build_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

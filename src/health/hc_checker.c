@@ -1,0 +1,514 @@
+/* hc_checker.c: probes on libcurl's multi-socket API over libevent. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "health/hc_checker.h"
+
+struct hc_target {
+	struct hc_flag flag; /* first: a flag pointer is a target pointer */
+	struct hc_checker *chk;
+	struct hc_target *next;
+	char *service, *region, *address;
+	int family;
+	uint8_t addr[16];
+	struct conf_check check; /* deep copy */
+	char *host;		 /* from the URL, for CURLOPT_RESOLVE */
+	long port;
+	unsigned refs;
+
+	struct hc_counter ctr;
+	bool had_verdict;
+	char reason[192];
+	double latency;
+	time_t last_change;
+	char server_version[32];
+
+	CURL *easy;
+	struct curl_slist *resolve;
+	struct event *timer;
+	bool in_flight, scheduled;
+	char errbuf[CURL_ERROR_SIZE];
+	char *body;
+	size_t body_len;
+	bool body_too_big;
+};
+
+struct hc_checker {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timeout_ev;
+	struct hc_target *targets;
+	uint32_t rng;
+};
+
+static uint32_t next_rand(struct hc_checker *c)
+{
+	/* xorshift32: jitter only, nothing secret */
+	uint32_t x = c->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return c->rng = x;
+}
+
+static void check_copy(struct conf_check *dst, const struct conf_check *src)
+{
+	*dst = *src;
+	dst->url = src->url ? gs_xstrdup(src->url) : NULL;
+	dst->ca_file = src->ca_file ? gs_xstrdup(src->ca_file) : NULL;
+	dst->cert_file = src->cert_file ? gs_xstrdup(src->cert_file) : NULL;
+	dst->key_file = src->key_file ? gs_xstrdup(src->key_file) : NULL;
+	dst->cluster_name =
+	    src->cluster_name ? gs_xstrdup(src->cluster_name) : NULL;
+}
+
+static void check_free(struct conf_check *c)
+{
+	free(c->url);
+	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->cluster_name);
+}
+
+/* Host and port of the URL, for pinning the host to the target address. */
+static int parse_url(struct hc_target *t)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	int ret = -1;
+	if (!u ||
+	    curl_url_set(u, CURLUPART_URL, t->check.url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+		CURLUE_OK)
+		goto out;
+	free(t->host);
+	t->host = gs_xstrdup(host);
+	t->port = strtol(port, NULL, 10);
+	ret = 0;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+static void set_resolve(struct hc_target *t)
+{
+	curl_slist_free_all(t->resolve);
+	t->resolve = NULL;
+	char entry[512];
+	snprintf(entry, sizeof(entry),
+		 t->family == AF_INET6 ? "%s:%ld:[%s]" : "%s:%ld:%s", t->host,
+		 t->port, t->address);
+	t->resolve = curl_slist_append(NULL, entry);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct hc_target *t = arg;
+	size_t len = size * n;
+	if (len > HC_BODY_MAX - t->body_len) {
+		t->body_too_big = true;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (!t->body)
+		t->body = gs_xmalloc(HC_BODY_MAX);
+	memcpy(t->body + t->body_len, data, len);
+	t->body_len += len;
+	return len;
+}
+
+static void probe_start(struct hc_target *t)
+{
+	struct hc_checker *c = t->chk;
+	if (!t->easy)
+		t->easy = curl_easy_init();
+	else
+		curl_easy_reset(t->easy);
+	CURL *e = t->easy;
+	const struct conf_check *k = &t->check;
+	long timeout_ms = (long)(k->timeout * 1000.0);
+	t->body_len = 0;
+	t->body_too_big = false;
+	t->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_URL, k->url);
+	curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "geosteer/" PACKAGE_VERSION);
+	if (k->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+	if (k->cert_file)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, k->cert_file);
+	if (k->key_file)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, k->key_file);
+	if (k->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+		log_err("health: %s/%s %s: cannot start a probe", t->service,
+			t->region, t->address);
+		return;
+	}
+	t->in_flight = true;
+}
+
+static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_target *t = arg;
+	if (!t->in_flight)
+		probe_start(t);
+}
+
+static void schedule_next(struct hc_target *t)
+{
+	double d = hc_jitter(t->check.interval, next_rand(t->chk));
+	struct timeval tv = {(time_t)d,
+			     (suseconds_t)((d - (double)(time_t)d) * 1e6)};
+	evtimer_add(t->timer, &tv);
+	t->scheduled = true;
+}
+
+static void log_transition(const struct hc_target *t, enum hc_state old)
+{
+	if (t->ctr.state == HC_DOWN && old == HC_UNKNOWN)
+		log_warn("health: %s/%s %s down (%s, first probe)", t->service,
+			 t->region, t->address, t->reason);
+	else if (t->ctr.state == HC_DOWN)
+		log_warn("health: %s/%s %s down (%s, %u failures)", t->service,
+			 t->region, t->address, t->reason, t->ctr.fails);
+	else if (old == HC_UNKNOWN)
+		log_info("health: %s/%s %s up", t->service, t->region,
+			 t->address);
+	else
+		log_info("health: %s/%s %s up (%u passes)", t->service,
+			 t->region, t->address, t->ctr.passes);
+}
+
+static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
+{
+	struct hc_target *t = NULL;
+	long status = 0;
+	double total = 0;
+	char *redirect = NULL;
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&t);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &total);
+	curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &redirect);
+	long os_errno = 0;
+	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+	curl_multi_remove_handle(c->multi, e);
+	t->in_flight = false;
+
+	struct hc_outcome o = {
+	    .curl_code = res,
+	    .curl_error = t->errbuf,
+	    .os_errno = (int)os_errno,
+	    .http_status = status,
+	    .body = t->body,
+	    .body_len = t->body_len,
+	    .body_too_big = t->body_too_big,
+	    .location = redirect,
+	    .timeout = t->check.timeout,
+	};
+	struct hc_result r;
+	hc_verdict_classify(&o, t->check.cluster_name, &r);
+	t->latency = total;
+	if (r.server_version[0])
+		snprintf(t->server_version, sizeof(t->server_version), "%s",
+			 r.server_version);
+	if (r.verdict == HC_FAIL)
+		snprintf(t->reason, sizeof(t->reason), "%s", r.reason);
+	else if (r.verdict == HC_INCONCLUSIVE)
+		log_debug("health: %s/%s %s: %s, counted neither way",
+			  t->service, t->region, t->address, r.reason);
+	enum hc_state old = t->ctr.state;
+	if (hc_counter_apply(&t->ctr, r.verdict, t->check.rise,
+			     t->check.fall)) {
+		atomic_store(&t->flag.up, t->ctr.state == HC_UP);
+		t->last_change = time(NULL);
+		log_transition(t, old);
+	}
+	if (r.verdict != HC_INCONCLUSIVE)
+		t->had_verdict = true;
+	schedule_next(t);
+}
+
+static void check_done(struct hc_checker *c)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			probe_done(c, msg->easy_handle, msg->data.result);
+}
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_checker *c = arg;
+	int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+		     ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int running = 0;
+	curl_multi_socket_action(c->multi, fd, action, &running);
+	check_done(c);
+}
+
+static void on_curl_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct hc_checker *c = arg;
+	int running = 0;
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(c);
+}
+
+static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp,
+		     void *socketp)
+{
+	struct hc_checker *c = userp;
+	struct event *ev = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (ev) {
+			event_free(ev);
+			curl_multi_assign(c->multi, s, NULL);
+		}
+		return 0;
+	}
+	short kind =
+	    (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
+		    ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+	if (ev) {
+		event_del(ev);
+		event_assign(ev, c->base, s, kind, on_socket_event, c);
+	} else {
+		ev = event_new(c->base, s, kind, on_socket_event, c);
+		curl_multi_assign(c->multi, s, ev);
+	}
+	event_add(ev, NULL);
+	return 0;
+}
+
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	struct hc_checker *c = userp;
+	if (timeout_ms < 0) {
+		evtimer_del(c->timeout_ev);
+		return 0;
+	}
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	evtimer_add(c->timeout_ev, &tv);
+	return 0;
+}
+
+struct hc_checker *hc_checker_new(struct event_base *base)
+{
+	struct hc_checker *c = gs_xcalloc(1, sizeof(*c));
+	c->base = base;
+	c->multi = curl_multi_init();
+	if (!c->multi) {
+		log_err("health: cannot initialize libcurl");
+		free(c);
+		return NULL;
+	}
+	if (getrandom(&c->rng, sizeof(c->rng), 0) != sizeof(c->rng) ||
+	    c->rng == 0)
+		c->rng = 0x9e3779b9u;
+	c->timeout_ev = evtimer_new(base, on_curl_timeout, c);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	return c;
+}
+
+static void target_free(struct hc_target *t)
+{
+	if (t->in_flight)
+		curl_multi_remove_handle(t->chk->multi, t->easy);
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->resolve);
+	if (t->timer)
+		event_free(t->timer);
+	check_free(&t->check);
+	free(t->service);
+	free(t->region);
+	free(t->address);
+	free(t->host);
+	free(t->body);
+	free(t);
+}
+
+void hc_checker_free(struct hc_checker *c)
+{
+	if (!c)
+		return;
+	while (c->targets) {
+		struct hc_target *t = c->targets;
+		c->targets = t->next;
+		target_free(t);
+	}
+	event_free(c->timeout_ev);
+	curl_multi_cleanup(c->multi);
+	free(c);
+}
+
+const struct hc_flag *hc_checker_target(struct hc_checker *c,
+					const char *service, const char *region,
+					const struct conf_addr *addr,
+					const struct conf_check *check,
+					bool initial_up)
+{
+	struct hc_target *t;
+	for (t = c->targets; t; t = t->next)
+		if (strcmp(t->service, service) == 0 &&
+		    strcmp(t->region, region) == 0 &&
+		    strcmp(t->address, addr->text) == 0)
+			break;
+	if (!t) {
+		t = gs_xcalloc(1, sizeof(*t));
+		t->chk = c;
+		t->service = gs_xstrdup(service);
+		t->region = gs_xstrdup(region);
+		t->address = gs_xstrdup(addr->text);
+		t->family = addr->family;
+		memcpy(t->addr, addr->addr, sizeof(t->addr));
+		atomic_init(&t->flag.up, initial_up);
+		t->timer = evtimer_new(c->base, on_probe_timer, t);
+		t->next = c->targets;
+		c->targets = t;
+	} else {
+		check_free(&t->check);
+	}
+	check_copy(&t->check, check);
+	if (parse_url(t) != 0)
+		log_err("health: %s/%s %s: cannot parse url %s", service,
+			region, addr->text, check->url);
+	set_resolve(t);
+	if (check->insecure)
+		log_warn("health: %s/%s %s: certificate verification is off "
+			 "(\"insecure\": true)",
+			 service, region, addr->text);
+	t->refs++;
+	return &t->flag;
+}
+
+void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag)
+{
+	if (!flag)
+		return;
+	struct hc_target **pp = &c->targets;
+	while (*pp && &(*pp)->flag != flag)
+		pp = &(*pp)->next;
+	struct hc_target *t = *pp;
+	if (!t || --t->refs > 0)
+		return;
+	*pp = t->next;
+	target_free(t);
+}
+
+void hc_checker_schedule(struct hc_checker *c)
+{
+	for (struct hc_target *t = c->targets; t; t = t->next) {
+		if (t->scheduled || t->in_flight)
+			continue;
+		t->scheduled = true;
+		struct timeval now = {0, 0};
+		evtimer_add(t->timer, &now);
+	}
+}
+
+static bool first_round_done(const struct hc_checker *c)
+{
+	for (const struct hc_target *t = c->targets; t; t = t->next)
+		if (!t->had_verdict)
+			return false;
+	return true;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+}
+
+void hc_checker_first_round(struct hc_checker *c, double max_wait)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct event *wake = evtimer_new(c->base, on_wake, NULL);
+	struct timeval tv = {0, 50000};
+	while (!first_round_done(c)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double spent = (double)(now.tv_sec - start.tv_sec) +
+			       (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		if (spent > max_wait) {
+			log_warn("health: first round not complete after "
+				 "%.1fs, answering anyway",
+				 max_wait);
+			break;
+		}
+		evtimer_add(wake, &tv);
+		event_base_loop(c->base, EVLOOP_ONCE);
+	}
+	event_free(wake);
+}
+
+static int info_cmp(const void *a, const void *b)
+{
+	const struct hc_target_info *x = a, *y = b;
+	int r = strcmp(x->service, y->service);
+	if (!r)
+		r = strcmp(x->region, y->region);
+	if (!r)
+		r = strcmp(x->address, y->address);
+	return r;
+}
+
+void hc_checker_foreach(const struct hc_checker *c,
+			void (*fn)(void *arg, const struct hc_target_info *t),
+			void *arg)
+{
+	size_t n = 0;
+	for (const struct hc_target *t = c->targets; t; t = t->next)
+		n++;
+	struct hc_target_info *v = gs_xcalloc(n, sizeof(*v));
+	size_t i = 0;
+	for (const struct hc_target *t = c->targets; t; t = t->next, i++)
+		v[i] = (struct hc_target_info){
+		    .service = t->service,
+		    .region = t->region,
+		    .address = t->address,
+		    .state = t->ctr.state,
+		    .passes = t->ctr.passes,
+		    .fails = t->ctr.fails,
+		    .reason = t->reason,
+		    .latency = t->latency,
+		    .last_change = t->last_change,
+		    .server_version = t->server_version,
+		};
+	qsort(v, n, sizeof(*v), info_cmp);
+	for (i = 0; i < n; i++)
+		fn(arg, &v[i]);
+	free(v);
+}

@@ -1,0 +1,63 @@
+/* hc_checker.h: the health checker. Every (service, region, address) with
+ * a check is a target, probed over HTTP(S) on libcurl's multi-socket API
+ * driven by the main thread's libevent loop: no blocking call anywhere.
+ * Targets outlive snapshots: a reload asks for its targets again and gets
+ * the existing ones (state kept, check settings updated); each snapshot
+ * holds a reference, and a target nobody references any more is freed.
+ * Everything here runs on the main thread, except hc_flag_up() on the
+ * flag, which workers call. */
+#ifndef GS_HEALTH_HC_CHECKER_H
+#define GS_HEALTH_HC_CHECKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "health/hc_flag.h"
+#include "health/hc_verdict.h"
+
+struct event_base;
+struct hc_checker;
+
+/* What status shows of a target (main thread). */
+struct hc_target_info {
+	const char *service, *region, *address;
+	enum hc_state state;
+	unsigned passes, fails;
+	const char *reason; /* last failure's reason, or "" */
+	double latency;	    /* seconds, of the last probe */
+	time_t last_change; /* 0 if never */
+	const char *server_version;
+};
+
+/* Creates a checker on base. Returns NULL (logged) if libcurl fails. */
+struct hc_checker *hc_checker_new(struct event_base *base);
+void hc_checker_free(struct hc_checker *c);
+
+/* The target for this service, region and probed address with this check
+ * (which must be enabled): an existing one, its settings replaced by
+ * check, or a new one in state unknown (up = initial_up). Adds a
+ * reference. The flag stays valid until the last reference goes. */
+const struct hc_flag *hc_checker_target(struct hc_checker *c,
+					const char *service, const char *region,
+					const struct conf_addr *addr,
+					const struct conf_check *check,
+					bool initial_up);
+/* Drops the reference taken by hc_checker_target(). */
+void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag);
+
+/* Starts probing targets that are not scheduled yet (new ones probe at
+ * once). */
+void hc_checker_schedule(struct hc_checker *c);
+
+/* Runs base until every target has a first verdict, or for at most
+ * max_wait seconds. Startup only, before the DNS servers start. */
+void hc_checker_first_round(struct hc_checker *c, double max_wait);
+
+/* Calls fn for every target, sorted by service, region, address. */
+void hc_checker_foreach(const struct hc_checker *c,
+			void (*fn)(void *arg, const struct hc_target_info *t),
+			void *arg);
+
+#endif
