@@ -19,6 +19,15 @@ static void copy_str(json_t *obj, const char *key, char *buf, size_t size)
 static void classify_transport(const struct hc_outcome *o, struct hc_result *r)
 {
 	const char *err = o->curl_error ? o->curl_error : "";
+	/* The system's word is plainer than libcurl's where there is one. */
+	if (o->os_errno == ECONNREFUSED) {
+		snprintf(r->reason, sizeof(r->reason), "connection refused");
+		return;
+	}
+	if (o->os_errno == ECONNRESET) {
+		snprintf(r->reason, sizeof(r->reason), "connection reset");
+		return;
+	}
 	switch (o->curl_code) {
 	case CURLE_COULDNT_CONNECT:
 		if (o->os_errno == ECONNREFUSED || strstr(err, "refused") ||

@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/errcode.h"
@@ -384,6 +386,23 @@ static void build_service(struct builder *b, size_t si,
 			    target(b, cs, cr, &cr->check_addrs[a]);
 			if (f)
 				r->checks[r->n_checks++] = f;
+		}
+	}
+
+	/* Files the probes need: an unreadable one would fail every probe,
+	 * so it is a load error. */
+	for (size_t i = 0; i < cs->n_regions; i++) {
+		const struct conf_check *k = &cs->regions[i].check;
+		const char *files[] = {k->ca_file, k->cert_file, k->key_file};
+		static const char *const keys[] = {"ca_file", "cert_file",
+						   "key_file"};
+		for (size_t f = 0; k->enabled && f < 3; f++) {
+			if (!files[f] || access(files[f], R_OK) == 0)
+				continue;
+			build_err(b, si,
+				  "regions[%zu].check.%s: cannot read \"%s\" "
+				  "(%s)",
+				  i, keys[f], files[f], strerror(errno));
 		}
 	}
 

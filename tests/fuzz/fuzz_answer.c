@@ -26,37 +26,41 @@ static void setup_steer(void)
 {
 	static struct conf_addr us[2], eu[1], ap[1];
 	static struct conf_region regions[3];
-	static char *hosts[] = {"steer.example.org.", "*.steer.example.org."};
+	static char *hosts[] = {(char *)"steer.example.org.",
+				(char *)"*.steer.example.org."};
 	static struct conf_service svc;
 	static struct conf conf;
-	us[0] = (struct conf_addr){"192.0.2.10", AF_INET, {192, 0, 2, 10}};
-	us[1] = (struct conf_addr){
-	    "2001:db8::10", AF_INET6, {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10}};
-	eu[0] =
-	    (struct conf_addr){"198.51.100.10", AF_INET, {198, 51, 100, 10}};
-	ap[0] = (struct conf_addr){"203.0.113.10", AF_INET, {203, 0, 113, 10}};
-	regions[0] = (struct conf_region){.name = "us-east-1",
+	us[0] =
+	    (struct conf_addr){(char *)"192.0.2.10", AF_INET, {192, 0, 2, 10}};
+	us[1] = (struct conf_addr){(char *)"2001:db8::10",
+				   AF_INET6,
+				   {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10}};
+	eu[0] = (struct conf_addr){
+	    (char *)"198.51.100.10", AF_INET, {198, 51, 100, 10}};
+	ap[0] = (struct conf_addr){
+	    (char *)"203.0.113.10", AF_INET, {203, 0, 113, 10}};
+	regions[0] = (struct conf_region){.name = (char *)"us-east-1",
 					  .lat = 38.9,
 					  .lon = -77.4,
 					  .n_addrs = 2,
 					  .addrs = us};
-	regions[1] = (struct conf_region){.name = "eu-west-1",
+	regions[1] = (struct conf_region){.name = (char *)"eu-west-1",
 					  .lat = 53.3,
 					  .lon = -6.3,
 					  .n_addrs = 1,
 					  .addrs = eu};
-	regions[2] = (struct conf_region){.name = "ap-south-1",
+	regions[2] = (struct conf_region){.name = (char *)"ap-south-1",
 					  .lat = 19.1,
 					  .lon = 72.9,
 					  .n_addrs = 1,
 					  .addrs = ap};
-	svc = (struct conf_service){.name = "fuzz",
+	svc = (struct conf_service){.name = (char *)"fuzz",
 				    .n_hosts = 2,
 				    .hosts = hosts,
 				    .ttl = 30,
 				    .n_regions = 3,
 				    .regions = regions};
-	conf.path = "fuzz";
+	conf.path = (char *)"fuzz";
 	conf.n_services = 1;
 	conf.services = &svc;
 	const char *nets = getenv("GS_FUZZ_NETS");

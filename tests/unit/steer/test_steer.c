@@ -28,7 +28,8 @@ static struct conf_addr addr(const char *text)
 
 static struct conf_addr us_addrs[2], eu_addrs[1], ap_addrs[1];
 static struct conf_region regions[3];
-static char *hosts[] = {"teleport.example.org.", "*.teleport.example.org."};
+static char *hosts[] = {(char *)"teleport.example.org.",
+			(char *)"*.teleport.example.org."};
 static struct conf_service service;
 static struct conf conf;
 static struct zoneset *zones;
@@ -39,29 +40,29 @@ static void make_conf(void)
 	us_addrs[1] = addr("2001:db8::10");
 	eu_addrs[0] = addr("198.51.100.10");
 	ap_addrs[0] = addr("203.0.113.10");
-	regions[US] = (struct conf_region){.name = "us-east-1",
+	regions[US] = (struct conf_region){.name = (char *)"us-east-1",
 					   .lat = 38.9,
 					   .lon = -77.4,
 					   .n_addrs = 2,
 					   .addrs = us_addrs};
-	regions[EU] = (struct conf_region){.name = "eu-west-1",
+	regions[EU] = (struct conf_region){.name = (char *)"eu-west-1",
 					   .lat = 53.3,
 					   .lon = -6.3,
 					   .n_addrs = 1,
 					   .addrs = eu_addrs};
-	regions[AP] = (struct conf_region){.name = "ap-south-1",
+	regions[AP] = (struct conf_region){.name = (char *)"ap-south-1",
 					   .lat = 19.1,
 					   .lon = 72.9,
 					   .n_addrs = 1,
 					   .addrs = ap_addrs};
-	service = (struct conf_service){.name = "teleport",
+	service = (struct conf_service){.name = (char *)"teleport",
 					.n_hosts = 2,
 					.hosts = hosts,
 					.ttl = 30,
 					.n_regions = 3,
 					.regions = regions};
 	memset(&conf, 0, sizeof(conf));
-	conf.path = "test.conf";
+	conf.path = (char *)"test.conf";
 	conf.n_services = 1;
 	conf.services = &service;
 }
@@ -110,8 +111,8 @@ static void make_geo(void)
 	    (struct geo_loc){.kind = GEO_POINT, .lat = 35.7, .lon = 139.7};
 	locs[4] = (struct geo_loc){.kind = GEO_POINT, .lat = 30.0, .lon = 31.2};
 	locs[5] = (struct geo_loc){.kind = GEO_REGION,
-				   .region = "ap-south-1",
-				   .file = "o.txt",
+				   .region = (char *)"ap-south-1",
+				   .file = (char *)"o.txt",
 				   .line = 1};
 	geo.locs = locs;
 	geo.n_locs = 6;
@@ -217,11 +218,11 @@ static void test_no_geo_and_default_location(void **state)
 	assert_int_equal(scope, 0);
 	steer_free(s);
 
-	conf.geoip.default_location = "19.0,73.0";
+	conf.geoip.default_location = (char *)"19.0,73.0";
 	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	assert_order(order_of(&s->services[0], "10.0.0.1", &scope), AP, EU, US);
 	steer_free(s);
-	conf.geoip.default_location = "IE";
+	conf.geoip.default_location = (char *)"IE";
 	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	assert_order(order_of(&s->services[0], "10.0.0.1", &scope), EU, US, AP);
 	steer_free(s);
@@ -275,10 +276,10 @@ static void test_build_errors(void **state)
 {
 	(void)state;
 	struct steer_set *s = NULL;
-	char *bad[][1] = {{"teleport.example.net."},
-			  {"static.example.org."},
-			  {"a.sub.example.org."},
-			  {"*.sub.example.org."}};
+	char *bad[][1] = {{(char *)"teleport.example.net."},
+			  {(char *)"static.example.org."},
+			  {(char *)"a.sub.example.org."},
+			  {(char *)"*.sub.example.org."}};
 	for (size_t i = 0; i < 4; i++) {
 		service.hosts = bad[i];
 		service.n_hosts = 1;
@@ -287,7 +288,7 @@ static void test_build_errors(void **state)
 		    GS_ECONFIG);
 	}
 	/* A wildcard may sit above names with their own data. */
-	char *ok[] = {"*.example.org."};
+	char *ok[] = {(char *)"*.example.org."};
 	service.hosts = ok;
 	assert_int_equal(steer_build(&conf, zones, NULL, NULL, false, &s), 0);
 	steer_free(s);
@@ -296,10 +297,10 @@ static void test_build_errors(void **state)
 
 	/* An override must name a region of some service. */
 	make_geo();
-	locs[5].region = "mars-1";
+	locs[5].region = (char *)"mars-1";
 	assert_int_equal(steer_build(&conf, zones, &geo, NULL, false, &s),
 			 GS_ECONFIG);
-	locs[5].region = "ap-south-1";
+	locs[5].region = (char *)"ap-south-1";
 }
 
 int main(void)
