@@ -322,14 +322,21 @@ static int run(const char *conf_path)
 	event_base_dispatch(d.base);
 	notify_systemd("STOPPING=1");
 	ret = 0;
+	const struct hc_checker_stats *hs = hc_checker_stats(d.checker);
+	if (hs->probes)
+		log_info("health: %lu probes started, %.1f ms late on average, "
+			 "%.1f ms at most",
+			 hs->probes, hs->sum_late * 1e3 / (double)hs->probes,
+			 hs->max_late * 1e3);
 	struct answer_stats u = {0}, t = {0};
 	udp_server_stats(d.udp, &u);
 	tcp_server_stats(d.tcp, &t);
 	log_info("served %llu udp and %llu tcp queries (%llu truncated, "
-		 "%llu dropped)",
+		 "%llu dropped, %llu with every region down)",
 		 (unsigned long long)u.queries, (unsigned long long)t.queries,
 		 (unsigned long long)(u.truncated + t.truncated),
-		 (unsigned long long)(u.dropped + t.dropped));
+		 (unsigned long long)(u.dropped + t.dropped),
+		 (unsigned long long)(u.all_down + t.all_down));
 out:
 	tcp_server_stop(d.tcp);
 	udp_server_stop(d.udp);

@@ -21,6 +21,11 @@ struct hc_target {
 	int family;
 	uint8_t addr[16];
 	struct conf_check check; /* deep copy */
+	/* Settings from a reload that arrived while a probe was running:
+	 * libcurl may still read the old ones (the CURLOPT_RESOLVE list is
+	 * not copied), so they are swapped in when the probe ends. */
+	struct conf_check pending;
+	bool has_pending;
 	char *host;		 /* from the URL, for CURLOPT_RESOLVE */
 	long port;
 	unsigned refs;
@@ -31,10 +36,13 @@ struct hc_target {
 	double latency;
 	time_t last_change;
 	char server_version[32];
+	char edition[16];
+	int fips; /* -1 unknown */
 
 	CURL *easy;
 	struct curl_slist *resolve;
 	struct event *timer;
+	struct timespec due; /* when the timer should fire */
 	bool in_flight, scheduled;
 	char errbuf[CURL_ERROR_SIZE];
 	char *body;
@@ -42,7 +50,17 @@ struct hc_target {
 	bool body_too_big;
 };
 
+/* What was last said of a service as a whole, to say it once. */
+struct hc_svc_note {
+	struct hc_svc_note *next;
+	char *service;
+	bool all_down;
+	char skew[200];
+};
+
 struct hc_checker {
+	struct hc_checker_stats stats;
+	struct hc_svc_note *notes;
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timeout_ev;
@@ -114,6 +132,17 @@ static void set_resolve(struct hc_target *t)
 	t->resolve = curl_slist_append(NULL, entry);
 }
 
+/* Replaces the target's settings; never while a probe runs. */
+static void apply_check(struct hc_target *t, const struct conf_check *check)
+{
+	check_free(&t->check);
+	check_copy(&t->check, check);
+	if (parse_url(t) != 0)
+		log_err("health: %s/%s %s: cannot parse url %s", t->service,
+			t->region, t->address, check->url);
+	set_resolve(t);
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct hc_target *t = arg;
@@ -176,19 +205,50 @@ static void probe_start(struct hc_target *t)
 	t->in_flight = true;
 }
 
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct hc_target *t = arg;
+	struct hc_checker_stats *st = &t->chk->stats;
+	double late = seconds_since(&t->due);
+	if (late > st->max_late)
+		st->max_late = late;
+	st->sum_late += late > 0 ? late : 0;
+	st->probes++;
 	if (!t->in_flight)
 		probe_start(t);
 }
 
-static void schedule_next(struct hc_target *t)
+static void set_timer(struct hc_target *t, double d)
 {
-	double d = hc_jitter(t->check.interval, next_rand(t->chk));
 	struct timeval tv = {(time_t)d,
 			     (suseconds_t)((d - (double)(time_t)d) * 1e6)};
+	clock_gettime(CLOCK_MONOTONIC, &t->due);
+	t->due.tv_sec += tv.tv_sec;
+	t->due.tv_nsec += tv.tv_usec * 1000;
+	if (t->due.tv_nsec >= 1000000000) {
+		t->due.tv_sec++;
+		t->due.tv_nsec -= 1000000000;
+	}
 	evtimer_add(t->timer, &tv);
+}
+
+static void schedule_next(struct hc_target *t, bool first)
+{
+	/* After the first probe (all of which run together at start) each
+	 * target takes a random phase within its interval, so probes spread
+	 * evenly instead of arriving in one burst every interval. */
+	uint32_t rnd = next_rand(t->chk);
+	double d = first ? t->check.interval * ((double)rnd / 4294967296.0)
+			 : hc_jitter(t->check.interval, rnd);
+	set_timer(t, d);
 	t->scheduled = true;
 }
 
@@ -206,6 +266,73 @@ static void log_transition(const struct hc_target *t, enum hc_state old)
 	else
 		log_info("health: %s/%s %s up (%u passes)", t->service,
 			 t->region, t->address, t->ctr.passes);
+}
+
+static struct hc_svc_note *svc_note(struct hc_checker *c, const char *service)
+{
+	struct hc_svc_note *n;
+	for (n = c->notes; n; n = n->next)
+		if (strcmp(n->service, service) == 0)
+			return n;
+	n = gs_xcalloc(1, sizeof(*n));
+	n->service = gs_xstrdup(service);
+	n->next = c->notes;
+	c->notes = n;
+	return n;
+}
+
+/* After a change in one of its targets, says once when a service has no
+ * target up any more (its when_all_down applies) and when its healthy
+ * regions report different Teleport major versions, editions or FIPS
+ * modes (a rolling update, or the wrong binary; never a failure). */
+static void evaluate_service(struct hc_checker *c, const char *service)
+{
+	bool any_up = false;
+	const struct hc_target *ref = NULL;
+	char skew[200] = "";
+	for (const struct hc_target *t = c->targets; t; t = t->next) {
+		if (strcmp(t->service, service) != 0)
+			continue;
+		if (atomic_load(&t->flag.up))
+			any_up = true;
+		if (t->ctr.state != HC_UP || !t->server_version[0])
+			continue;
+		if (!ref) {
+			ref = t;
+			continue;
+		}
+		if (skew[0])
+			continue;
+		if (atoi(t->server_version) != atoi(ref->server_version))
+			snprintf(skew, sizeof(skew),
+				 "server_version %s in %s, %s in %s",
+				 ref->server_version, ref->region,
+				 t->server_version, t->region);
+		else if (strcmp(t->edition, ref->edition) != 0)
+			snprintf(skew, sizeof(skew), "edition %s in %s, %s in %s",
+				 ref->edition, ref->region, t->edition,
+				 t->region);
+		else if (t->fips != ref->fips)
+			snprintf(skew, sizeof(skew), "fips %s in %s, %s in %s",
+				 ref->fips == 1 ? "on" : "off", ref->region,
+				 t->fips == 1 ? "on" : "off", t->region);
+	}
+	struct hc_svc_note *n = svc_note(c, service);
+	if (!any_up && !n->all_down)
+		log_warn("health: %s: no target is up in any region "
+			 "(when_all_down applies)",
+			 service);
+	else if (any_up && n->all_down)
+		log_info("health: %s: a region is usable again", service);
+	n->all_down = !any_up;
+	if (strcmp(skew, n->skew) != 0) {
+		if (skew[0])
+			log_warn("health: %s: regions differ (%s)", service,
+				 skew);
+		else
+			log_info("health: %s: regions agree again", service);
+		snprintf(n->skew, sizeof(n->skew), "%s", skew);
+	}
 }
 
 static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
@@ -237,9 +364,15 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
 	t->latency = total;
-	if (r.server_version[0])
+	bool changed = false;
+	if (r.server_version[0] &&
+	    strcmp(r.server_version, t->server_version) != 0) {
 		snprintf(t->server_version, sizeof(t->server_version), "%s",
 			 r.server_version);
+		snprintf(t->edition, sizeof(t->edition), "%s", r.edition);
+		t->fips = r.has_fips ? r.fips : -1;
+		changed = true;
+	}
 	if (r.verdict == HC_FAIL)
 		snprintf(t->reason, sizeof(t->reason), "%s", r.reason);
 	else if (r.verdict == HC_INCONCLUSIVE)
@@ -251,10 +384,19 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 		atomic_store(&t->flag.up, t->ctr.state == HC_UP);
 		t->last_change = time(NULL);
 		log_transition(t, old);
+		changed = true;
 	}
+	if (changed)
+		evaluate_service(c, t->service);
+	if (t->has_pending) {
+		apply_check(t, &t->pending);
+		check_free(&t->pending);
+		t->has_pending = false;
+	}
+	bool first = !t->had_verdict;
 	if (r.verdict != HC_INCONCLUSIVE)
 		t->had_verdict = true;
-	schedule_next(t);
+	schedule_next(t, first);
 }
 
 static void check_done(struct hc_checker *c)
@@ -353,6 +495,8 @@ static void target_free(struct hc_target *t)
 	if (t->timer)
 		event_free(t->timer);
 	check_free(&t->check);
+	if (t->has_pending)
+		check_free(&t->pending);
 	free(t->service);
 	free(t->region);
 	free(t->address);
@@ -369,6 +513,12 @@ void hc_checker_free(struct hc_checker *c)
 		struct hc_target *t = c->targets;
 		c->targets = t->next;
 		target_free(t);
+	}
+	while (c->notes) {
+		struct hc_svc_note *n = c->notes;
+		c->notes = n->next;
+		free(n->service);
+		free(n);
 	}
 	event_free(c->timeout_ev);
 	curl_multi_cleanup(c->multi);
@@ -396,17 +546,19 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 		t->family = addr->family;
 		memcpy(t->addr, addr->addr, sizeof(t->addr));
 		atomic_init(&t->flag.up, initial_up);
+		t->fips = -1;
 		t->timer = evtimer_new(c->base, on_probe_timer, t);
 		t->next = c->targets;
 		c->targets = t;
-	} else {
-		check_free(&t->check);
 	}
-	check_copy(&t->check, check);
-	if (parse_url(t) != 0)
-		log_err("health: %s/%s %s: cannot parse url %s", service,
-			region, addr->text, check->url);
-	set_resolve(t);
+	if (t->in_flight) {
+		if (t->has_pending)
+			check_free(&t->pending);
+		check_copy(&t->pending, check);
+		t->has_pending = true;
+	} else {
+		apply_check(t, check);
+	}
 	if (check->insecure)
 		log_warn("health: %s/%s %s: certificate verification is off "
 			 "(\"insecure\": true)",
@@ -435,8 +587,7 @@ void hc_checker_schedule(struct hc_checker *c)
 		if (t->scheduled || t->in_flight)
 			continue;
 		t->scheduled = true;
-		struct timeval now = {0, 0};
-		evtimer_add(t->timer, &now);
+		set_timer(t, 0);
 	}
 }
 
@@ -483,6 +634,11 @@ static int info_cmp(const void *a, const void *b)
 	if (!r)
 		r = strcmp(x->address, y->address);
 	return r;
+}
+
+const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c)
+{
+	return &c->stats;
 }
 
 void hc_checker_foreach(const struct hc_checker *c,

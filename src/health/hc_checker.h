@@ -31,6 +31,14 @@ struct hc_target_info {
 	const char *server_version;
 };
 
+/* How punctual the probes are: a probe's lateness is the time from when
+ * its timer was due to when it ran (the event loop was busy). */
+struct hc_checker_stats {
+	unsigned long probes;
+	double max_late; /* seconds */
+	double sum_late;
+};
+
 /* Creates a checker on base. Returns NULL (logged) if libcurl fails. */
 struct hc_checker *hc_checker_new(struct event_base *base);
 void hc_checker_free(struct hc_checker *c);
@@ -54,6 +62,8 @@ void hc_checker_schedule(struct hc_checker *c);
 /* Runs base until every target has a first verdict, or for at most
  * max_wait seconds. Startup only, before the DNS servers start. */
 void hc_checker_first_round(struct hc_checker *c, double max_wait);
+
+const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c);
 
 /* Calls fn for every target, sorted by service, region, address. */
 void hc_checker_foreach(const struct hc_checker *c,

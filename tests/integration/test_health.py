@@ -558,6 +558,11 @@ class Health(HealthBase):
                            timeout=1.0)
         self.assertAnswer([ADDR[US]], src=SRC[US], ttl=FAIL_OPEN_TTL)
         self.assertAnswer([ADDR[AP]], src=SRC[AP], ttl=FAIL_OPEN_TTL)
+        # said once, for the service as a whole
+        wait_for(lambda: "health: teleport: no target is up in any region"
+                 in self.log(), 2.0, STEP, what="the all-down line")
+        self.assertEqual(self.log().count(
+            "health: teleport: no target is up in any region"), 1)
         self.assertAnswer([ADDR[EU]], "x." + HOST, ttl=FAIL_OPEN_TTL)
         # other services are not touched
         self.assertAnswer([STATIC_ADDR], STATIC, ttl=STATIC_TTL)
@@ -566,6 +571,8 @@ class Health(HealthBase):
         fl[ADDR[AP]].set_scenario("healthy")
         self.wait_answer([ADDR[AP]], timeout=UP_WAIT, ttl=TTL)
         self.assertAnswer([ADDR[AP]], src=SRC[US], ttl=TTL)
+        self.assertIn("health: teleport: a region is usable again",
+                      self.log())
         fl.heal()
         self.wait_answer([ADDR[EU]], timeout=UP_WAIT, ttl=TTL)
 
@@ -585,6 +592,42 @@ class Health(HealthBase):
         srv.set_scenario("healthy")
         self.wait_answer([CLOSED_ADDR], CLOSED, timeout=UP_WAIT,
                          ttl=CLOSED_TTL)
+
+    def test_reload_keeps_target_state(self):
+        """A reload keeps the state of targets that still exist: a down
+        region stays out of answers right after SIGHUP, without a new
+        round of probes or a new transition."""
+        fl = fleet()
+        fl[ADDR[EU]].set_scenario("refused")
+        self.wait_answer([ADDR[US]], ttl=TTL, timeout=DOWN_WAIT)
+        self.wait_down("teleport", EU, ADDR[EU], r"connection refused",
+                       timeout=1.0)
+        mark = len(self.d.log())
+        self.d.reload()
+        wait_for(lambda: "reload: done" in self.d.log()[mark:], 5.0, STEP,
+                 what="the reload")
+        self.hold_answer([ADDR[US]], 0.5, ttl=TTL)
+        after = self.d.log()[mark:]
+        self.assertNotRegex(after, r"health: teleport/%s \S+ (up|down)"
+                            % re.escape(EU))
+        fl[ADDR[EU]].set_scenario("healthy")
+        self.wait_answer([ADDR[EU]], timeout=UP_WAIT, ttl=TTL)
+
+    def test_version_skew_is_reported_not_failed(self):
+        """A region reporting another major version (a rolling update):
+        a warning naming both, the region stays in answers; when it
+        agrees again, that is said too."""
+        fl = fleet()
+        fl[ADDR[US]].set_scenario("version_skew")
+        wait_for(lambda: re.search(r"health: teleport: regions differ "
+                                   r"\(server_version \S+ in \S+, \S+ in "
+                                   r"\S+\)", self.log()),
+                 3.0, STEP, what="the version skew warning")
+        self.hold_answer([ADDR[US]], 1.5, src=SRC[US], ttl=TTL)
+        self.assertEqual(self.downs("teleport", US, ADDR[US]), [])
+        fl[ADDR[US]].set_scenario("healthy")
+        wait_for(lambda: "health: teleport: regions agree again" in
+                 self.log(), 3.0, STEP, what="the agree-again line")
 
     def test_region_override(self):
         """ap-south-1 probes /webapi/ping and expects its own cluster
