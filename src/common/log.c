@@ -64,6 +64,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_file_line(enum log_level level, const char *file, unsigned line,
+		   const char *msg)
+{
+	if (line)
+		log_msg(level, "%s:%u: %s", file, line, msg);
+	else
+		log_msg(level, "%s: %s", file, msg);
+}
+
 void log_fatal(const char *fmt, ...)
 {
 	va_list ap;

@@ -20,6 +20,10 @@ int log_level_parse(const char *name, enum log_level *out);
 bool log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) GS_PRINTF(2, 3);
+/* Logs a problem found in a file: "FILE:LINE: msg", or "FILE: msg" when
+ * line is 0 (loaders use it when their caller gave no callback). */
+void log_file_line(enum log_level level, const char *file, unsigned line,
+		   const char *msg);
 /* Logs at error level and exits with status 1. Only before the event loop
  * starts (startup errors); never at reload time. */
 void log_fatal(const char *fmt, ...) GS_PRINTF(1, 2) GS_NORETURN;

@@ -287,11 +287,7 @@ static void deliver(struct loader *ld, bool is_error, const char *file,
 		ld->diag(ld->arg, is_error, file, line, msg);
 		return;
 	}
-	enum log_level lvl = is_error ? LOG_LVL_ERR : LOG_LVL_WARN;
-	if (line)
-		log_msg(lvl, "%s:%u: %s", file, line, msg);
-	else
-		log_msg(lvl, "%s: %s", file, msg);
+	log_file_line(is_error ? LOG_LVL_ERR : LOG_LVL_WARN, file, line, msg);
 }
 
 /* Hands every collected problem to the caller, in file order. */

@@ -108,11 +108,7 @@ static void emit_diag(struct geo_loader *l, bool is_error, const char *file,
 		l->diag(l->arg, is_error, file, line, msg);
 		return;
 	}
-	enum log_level lvl = is_error ? LOG_LVL_ERR : LOG_LVL_WARN;
-	if (line)
-		log_msg(lvl, "%s:%u: %s", file, line, msg);
-	else
-		log_msg(lvl, "%s: %s", file, msg);
+	log_file_line(is_error ? LOG_LVL_ERR : LOG_LVL_WARN, file, line, msg);
 }
 
 void geo_loader_diag(struct geo_loader *l, bool is_error, unsigned line,

@@ -26,7 +26,7 @@ struct hc_target {
 	 * not copied), so they are swapped in when the probe ends. */
 	struct conf_check pending;
 	bool has_pending;
-	char *host;		 /* from the URL, for CURLOPT_RESOLVE */
+	char *host; /* from the URL, for CURLOPT_RESOLVE */
 	long port;
 	unsigned refs;
 
@@ -309,9 +309,9 @@ static void evaluate_service(struct hc_checker *c, const char *service)
 				 ref->server_version, ref->region,
 				 t->server_version, t->region);
 		else if (strcmp(t->edition, ref->edition) != 0)
-			snprintf(skew, sizeof(skew), "edition %s in %s, %s in %s",
-				 ref->edition, ref->region, t->edition,
-				 t->region);
+			snprintf(skew, sizeof(skew),
+				 "edition %s in %s, %s in %s", ref->edition,
+				 ref->region, t->edition, t->region);
 		else if (t->fips != ref->fips)
 			snprintf(skew, sizeof(skew), "fips %s in %s, %s in %s",
 				 ref->fips == 1 ? "on" : "off", ref->region,
