@@ -630,18 +630,47 @@ static void parse_cidr_line(struct geo_loader *l, unsigned line, char *s)
 
 enum text_format { FMT_UNKNOWN, FMT_RANGE, FMT_CIDR };
 
+/* Longest line kept: far above any range or CIDR line (an IPv6 range is
+ * under 100 bytes). Longer lines are consumed and reported. */
+#define GEO_LINE_MAX 1024
+
+/* Reads one line (without its newline) into buf, NUL-terminated. Returns
+ * false at the end of the file. *len is the length kept; *too_long is set
+ * when the line did not fit. */
+static bool read_line(FILE *f, char *buf, size_t *len, bool *too_long)
+{
+	size_t n = 0;
+	int ch;
+	*too_long = false;
+	while ((ch = getc_unlocked(f)) != EOF && ch != '\n') {
+		if (n < GEO_LINE_MAX - 1)
+			buf[n++] = (char)ch;
+		else
+			*too_long = true;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return ch != EOF || n > 0 || *too_long;
+}
+
 static void parse_text(struct geo_loader *l, FILE *f)
 {
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	char buf[GEO_LINE_MAX];
+	size_t len;
+	bool too_long;
 	unsigned line = 0;
 	enum text_format fmt = l->cur->is_overrides ? FMT_CIDR : FMT_UNKNOWN;
 	size_t n_read = l->db->n_read;
 
-	while ((len = getline(&buf, &cap, f)) >= 0) {
+	while (read_line(f, buf, &len, &too_long)) {
 		line++;
-		if (memchr(buf, '\0', (size_t)len)) {
+		if (too_long) {
+			geo_loader_diag(l, true, line,
+					"line longer than %d bytes",
+					GEO_LINE_MAX - 1);
+			continue;
+		}
+		if (memchr(buf, '\0', len)) {
 			geo_loader_diag(l, true, line, "NUL byte in line");
 			continue;
 		}
@@ -667,7 +696,6 @@ static void parse_text(struct geo_loader *l, FILE *f)
 		   l->cur->n_err == 0) {
 		geo_loader_diag(l, false, 0, "no address ranges");
 	}
-	free(buf);
 }
 
 /* Whether the last part of f holds the MaxMind DB metadata marker. */

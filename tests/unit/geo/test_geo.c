@@ -557,6 +557,33 @@ static void test_error_cap(void **state)
 	free(path);
 }
 
+/* A line longer than the loader keeps is consumed and reported; the
+ * lines around it still count. No line makes the loader allocate. */
+static void test_long_line(void **state)
+{
+	(void)state;
+	size_t big = 100000;
+	char *buf = malloc(big + 64);
+	size_t len = (size_t)sprintf(buf, "16777216,16777471,AU\n");
+	memset(buf + len, '1', big);
+	len += big;
+	len += (size_t)sprintf(buf + len, "\n16777472,16778239,CN\n");
+	char *path = write_tmp(buf, len);
+	free(buf);
+	const char *paths[] = {path};
+	struct geo_db *db = NULL;
+	diags_reset();
+	assert_int_equal(geo_db_load(paths, 1, NULL, collect, &dg, &db),
+			 GS_ESYNTAX);
+	char want[256];
+	snprintf(want, sizeof(want), "E %s:2: line longer than 1023 bytes",
+		 strrchr(path, '/') + 1);
+	assert_true(has_msg(want));
+	assert_int_equal(dg.n_err, 1);
+	unlink(path);
+	free(path);
+}
+
 static void test_unknown_code(void **state)
 {
 	(void)state;
@@ -931,6 +958,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_bad_cidr, teardown),
 	    cmocka_unit_test_teardown(test_bad_overrides, teardown),
 	    cmocka_unit_test_teardown(test_error_cap, teardown),
+	    cmocka_unit_test_teardown(test_long_line, teardown),
 	    cmocka_unit_test_teardown(test_unknown_code, teardown),
 	    cmocka_unit_test_teardown(test_missing_file, teardown),
 	    cmocka_unit_test_teardown(test_empty_and_no_diag, teardown),
