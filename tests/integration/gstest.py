@@ -1119,6 +1119,24 @@ def crash_excerpt(log, n=30):
     return "\n".join(lines[-n:])
 
 
+class TempDirCase(unittest.TestCase):
+    """A test with its own temporary directory (self.dir), removed after
+    the test unless GS_KEEP=1; write() puts a file there."""
+
+    PREFIX = "gstest-"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix=self.PREFIX)
+
+    def tearDown(self):
+        if os.environ.get("GS_KEEP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+
 class DaemonTestCase(unittest.TestCase):
     """A test class sharing one daemon. Subclasses set CONF/ZONES and use
     self.d; tearDownClass asserts a clean SIGTERM exit (status 0)."""

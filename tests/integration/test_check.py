@@ -7,8 +7,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gstest  # noqa: E402
@@ -29,19 +27,13 @@ BASE_CONF = {
 }
 
 
-class Check(unittest.TestCase):
+class Check(gstest.TempDirCase):
+    PREFIX = "gstest-check-"
+
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="gstest-check-")
+        super().setUp()
         self.conf_path = os.path.join(self.dir, "geosteerd.conf")
         self.write("check.test.zone", GOOD_ZONE)
-
-    def tearDown(self):
-        if os.environ.get("GS_KEEP") != "1":
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
 
     def conf(self, **over):
         c = json.loads(json.dumps(BASE_CONF))

@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 import unittest
 
@@ -730,18 +729,16 @@ class FailClosedTeleport(HealthBase):
         self.wait_answer([ADDR[US]], timeout=UP_WAIT, ttl=TTL)
 
 
-class Check(unittest.TestCase):
+class Check(gstest.TempDirCase):
     """geosteerd --check on the new keys."""
 
+    PREFIX = "gstest-health-check-"
+
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="gstest-health-check-")
+        super().setUp()
         shutil.copy(os.path.join(gstest.DATA, "health.test.zone"), self.dir)
         for fn, text in health_files(fleet()).items():
-            with open(os.path.join(self.dir, fn), "w") as f:
-                f.write(text)
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+            self.write(fn, text)
 
     def conf(self):
         c = json.loads(gstest.load_template().replace("@PORT@", "5399"))

@@ -20,7 +20,6 @@ import shutil
 import socket
 import struct
 import sys
-import tempfile
 import time
 import unittest
 
@@ -863,20 +862,14 @@ class Reload(unittest.TestCase):
 # geosteerd --check
 
 
-class Check(unittest.TestCase):
+class Check(gstest.TempDirCase):
+    PREFIX = "gstest-steer-check-"
+
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="gstest-steer-check-")
+        super().setUp()
         self.conf_path = os.path.join(self.dir, "geosteerd.conf")
         shutil.copy(os.path.join(gstest.DATA, "steer.test.zone"), self.dir)
         self.write("nets.txt", NETS)
-
-    def tearDown(self):
-        if os.environ.get("GS_KEEP") != "1":
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
 
     def conf(self, mini=False, **kw):
         """mini: two one-line databases in the tor formats instead of the
