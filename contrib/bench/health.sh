@@ -28,6 +28,9 @@
 #   HBENCH_SAVE        1: also write the report to contrib/bench/results/
 #   HBENCH_KEEP        1: keep the temp dir (configs, certificates, logs)
 set -euo pipefail
+BENCH_TAG=hbench
+# shellcheck source=contrib/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -46,14 +49,7 @@ max_late=${HBENCH_MAX_LATE:-100}
 origin=bench.test
 cluster=bench.example.org
 
-die() {
-	echo "hbench: $*" >&2
-	exit 1
-}
 
-is_uint() {
-	case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac
-}
 
 for v in seconds warmup n_svc n_reg n_addr interval https_port dns_port \
 	ngx_workers max_core max_late; do
@@ -78,21 +74,6 @@ n_targets=$((n_svc * n_ips))
 
 # ---- packages --------------------------------------------------------------
 
-need_pkgs() {
-	local missing="" p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'ok installed' || missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	echo "hbench: installing$missing"
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	# shellcheck disable=SC2086
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $missing >/dev/null
-}
 
 # Any of Debian's nginx flavours will do: all have TLS and stub_status.
 have_nginx() {
@@ -134,23 +115,6 @@ chmod 755 "$work" # nginx workers run as nobody and read nothing here,
 gpid=""
 npid=""
 
-stop_pid() { # pid [seconds]: TERM, up to 10 s, then KILL; always reaps
-	local pid=$1 limit=${2:-10} i
-	kill -0 "$pid" 2>/dev/null || {
-		wait "$pid" 2>/dev/null || true
-		return 0
-	}
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < limit * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "hbench: pid $pid ignored SIGTERM for $limit s, killing it" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local rc=$?
@@ -166,10 +130,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_busy() {
-	ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . ||
-		ss -Hlnt "sport = :$1" 2>/dev/null | grep -q .
-}
 
 for p in "$https_port" "$status_port" "$dns_port"; do
 	port_busy "$p" && die "port $p is already in use"

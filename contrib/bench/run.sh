@@ -26,6 +26,9 @@
 #   BENCH_SAVE         1: also write the report to contrib/bench/results/
 #   BENCH_KEEP         1: keep the temp dir (configs, logs, dnsperf output)
 set -euo pipefail
+BENCH_TAG=bench
+# shellcheck source=contrib/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -45,14 +48,7 @@ queries=${BENCH_QUERIES:-$here/queries.txt}
 servers=${BENCH_SERVERS:-geosteerd gdnsd knot}
 origin=example.org
 
-die() {
-	echo "bench: $*" >&2
-	exit 1
-}
 
-is_uint() {
-	case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac
-}
 
 for v in seconds clients outstanding lat_qps lat_seconds port0 rounds cg_queries; do
 	is_uint "${!v}" || die "$v must be a whole number (got '${!v}')"
@@ -74,21 +70,6 @@ done
 
 # ---- packages --------------------------------------------------------------
 
-need_pkgs() {
-	local missing="" p
-	for p in "$@"; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-			grep -q 'ok installed' || missing="$missing $p"
-	done
-	[ -z "$missing" ] && return 0
-	local sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	echo "bench: installing$missing"
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	# shellcheck disable=SC2086
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends $missing >/dev/null
-}
 
 # dnsperf; gdnsd and knot for the servers; ldnsutils to rewrite the zone
 # for gdnsd; bind9-dnsutils for dig (readiness and answer checks).
@@ -119,23 +100,6 @@ GEOSTEERD=$(cd "$(dirname "$GEOSTEERD")" && pwd)/$(basename "$GEOSTEERD")
 work=$(mktemp -d "${TMPDIR:-/tmp}/geosteer-bench.XXXXXX")
 pids=""
 
-stop_pid() { # pid [seconds]: TERM, up to 10 s, then KILL; always reaps
-	local pid=$1 limit=${2:-10} i
-	kill -0 "$pid" 2>/dev/null || {
-		wait "$pid" 2>/dev/null || true
-		return 0
-	}
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < limit * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "bench: pid $pid ignored SIGTERM for $limit s, killing it" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
 	local p
@@ -167,10 +131,6 @@ cli_run() {
 
 # ---- per-server configuration ----------------------------------------------
 
-port_busy() {
-	ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . ||
-		ss -Hlnt "sport = :$1" 2>/dev/null | grep -q .
-}
 
 port_of() {
 	case $1 in geosteerd) echo "$port0" ;; gdnsd) echo $((port0 + 1)) ;;
