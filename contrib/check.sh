@@ -3,12 +3,8 @@
 # with warnings as errors and ASan+UBSan, then runs unit, fuzz-corpus and
 # integration tests (make check). Extra configure flags: $GS_CONFIGURE.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/contrib/deps.sh"
-cd "$top"
-[ -x configure ] || autoreconf -fi
-mkdir -p build
-cd build
+# shellcheck source=contrib/builddir.sh
+. "$(dirname "$0")/builddir.sh"
 # shellcheck disable=SC2086
 ../configure -q --enable-werror --enable-sanitizers ${GS_CONFIGURE:-}
 make -j"$(nproc)"

@@ -4,12 +4,8 @@
 # three regions located through Debian's tor-geoipdb, asks it a few
 # questions with dig, then stops it.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/contrib/deps.sh"
-cd "$top"
-[ -x configure ] || autoreconf -fi
-mkdir -p build
-cd build
+# shellcheck source=contrib/builddir.sh
+. "$(dirname "$0")/builddir.sh"
 [ -f Makefile ] || ../configure -q
 make -j"$(nproc)" geosteerd
 
