@@ -45,8 +45,8 @@ struct hc_target {
 	struct timespec due; /* when the timer should fire */
 	bool in_flight, scheduled;
 	char errbuf[CURL_ERROR_SIZE];
-	char *body;
-	size_t body_len;
+	char *body; /* the running probe's body; freed when it ends */
+	size_t body_len, body_cap;
 	bool body_too_big;
 };
 
@@ -151,8 +151,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 		t->body_too_big = true;
 		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
-	if (!t->body)
-		t->body = gs_xmalloc(HC_BODY_MAX);
+	if (t->body_len + len > t->body_cap) {
+		/* Grow by doubling, up to the cap: a ping body is a few KB,
+		 * and a thousand targets must not hold 64 KiB each. */
+		size_t cap = t->body_cap ? t->body_cap : 4096;
+		while (cap < t->body_len + len)
+			cap *= 2;
+		if (cap > HC_BODY_MAX)
+			cap = HC_BODY_MAX;
+		t->body = gs_xreallocarray(t->body, cap, 1);
+		t->body_cap = cap;
+	}
 	memcpy(t->body + t->body_len, data, len);
 	t->body_len += len;
 	return len;
@@ -363,6 +372,9 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	};
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
+	free(t->body);
+	t->body = NULL;
+	t->body_len = t->body_cap = 0;
 	t->latency = total;
 	bool changed = false;
 	if (r.server_version[0] &&
