@@ -131,13 +131,28 @@ def _probe_ipv6():
 HAVE_IPV6 = _probe_ipv6()
 
 
-def free_port(tries=50):
-    """A port free for UDP and TCP on 127.0.0.1 and (if present) ::1."""
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port(tries=200):
+    """A port free for UDP and TCP on 127.0.0.1 and (if present) ::1.
+
+    Chosen below the ephemeral range: the daemon's UDP sockets use
+    SO_REUSEPORT, and a client that picks its own random source port in
+    the ephemeral range with SO_REUSEPORT set (dig does) could otherwise
+    join the daemon's port group and be handed its own query."""
+    high = min(_ephemeral_low(), 65536) - 1
+    low = 10000 if high > 12000 else 1024
     for _ in range(tries):
-        first = _can_bind(socket.AF_INET, "127.0.0.1", 0, socket.SOCK_DGRAM)
+        port = random.randint(low, high)
+        first = _can_bind(socket.AF_INET, "127.0.0.1", port, socket.SOCK_DGRAM)
         if first is None:
             continue
-        port = first.getsockname()[1]
         held = [first]
         ok = True
         wanted = [(socket.AF_INET, "127.0.0.1", socket.SOCK_STREAM)]
