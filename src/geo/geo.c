@@ -171,6 +171,8 @@ static uint64_t loc_hash(const struct geo_loc *g)
 		       (unsigned char)g->cc[1]);
 	for (const char *p = g->region; p && *p; p++)
 		h = mix(h, (unsigned char)*p);
+	if (g->kind == GEO_POINT)
+		h = mix(h, (uint64_t)(uintptr_t)g->file);
 	return h;
 }
 
@@ -178,6 +180,10 @@ static bool loc_equal(const struct geo_loc *a, const struct geo_loc *b)
 {
 	if (a->kind != b->kind || a->lat != b->lat || a->lon != b->lon ||
 	    strcmp(a->cc, b->cc) != 0)
+		return false;
+	/* A point is also told apart by the file it came from, so that
+	 * explain can say which database placed an address. */
+	if (a->kind == GEO_POINT && a->file != b->file)
 		return false;
 	if (!a->region || !b->region)
 		return a->region == b->region;
@@ -253,7 +259,7 @@ uint32_t geo_loader_cc(struct geo_loader *l, const char *cc, unsigned line)
 	int idx = code_index(cc);
 	if (idx < 0)
 		return 0; /* "??" and the like */
-	struct geo_loc want = {.kind = GEO_POINT};
+	struct geo_loc want = {.kind = GEO_POINT, .file = l->cur->name};
 	for (int i = 0; i < 2; i++)
 		want.cc[i] =
 		    (char)(cc[i] >= 'a' && cc[i] <= 'z' ? cc[i] - 'a' + 'A'
@@ -277,7 +283,8 @@ uint32_t geo_loader_cc(struct geo_loader *l, const char *cc, unsigned line)
 
 uint32_t geo_loader_point(struct geo_loader *l, double lat, double lon)
 {
-	struct geo_loc want = {.kind = GEO_POINT, .lat = lat, .lon = lon};
+	struct geo_loc want = {.kind = GEO_POINT, .lat = lat, .lon = lon,
+			       .file = l->cur->name};
 	return intern(l, &want);
 }
 
@@ -722,6 +729,9 @@ out:
 static void load_file(struct geo_loader *l, struct src *s)
 {
 	l->cur = s;
+	/* Country locations are per file (see loc_equal). */
+	for (size_t i = 0; i < GS_ARRAY_SIZE(l->cc_loc); i++)
+		l->cc_loc[i] = UINT32_MAX;
 	struct stat st;
 	bool is_mmdb = false;
 	FILE *f = fopen(s->name, "re");
@@ -1015,6 +1025,8 @@ int geo_db_load(const char *const *databases, size_t n_databases,
 		s->is_overrides = ovr;
 	}
 	db->n_files = l.n_srcs = n;
+	if (overrides)
+		db->overrides = db->files[n_databases];
 
 	for (size_t i = 0; i < n; i++)
 		load_file(&l, &l.srcs[i]);

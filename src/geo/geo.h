@@ -22,7 +22,9 @@ struct geo_loc {
 	double lat, lon; /* GEO_POINT: degrees, lat -90..90, lon -180..180 */
 	char cc[3];      /* ISO 3166-1 alpha-2 code when it came from one, or "" */
 	char *region;    /* GEO_REGION: the region name (owned by the db) */
-	const char *file; /* GEO_REGION: where it was written (owned by the db) */
+	/* The file that placed it (one of db->files, owned by the db; NULL
+	 * for GEO_NONE); for GEO_REGION the first line naming the region. */
+	const char *file;
 	unsigned line;
 };
 
@@ -47,6 +49,7 @@ struct geo_db {
 	struct geo_range6 *r6;
 	size_t n_read;  /* ranges read from all files, before merging */
 	char **files;   /* the files loaded (owned) */
+	const char *overrides; /* the overrides file: one of files, or NULL */
 	size_t n_files;
 };
 

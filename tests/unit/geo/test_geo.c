@@ -732,9 +732,16 @@ static void test_mmdb(void **state)
 	assert_string_equal(AT4(db, "192.0.2.128"), "US");
 	assert_string_equal(AT4(db, "192.0.2.255"), "US");
 	assert_string_equal(AT4(db, "198.51.100.77"), "JP");
-	/* Same country from both files: one location. */
-	assert_int_equal(geo_db_find4(db, ip4("10.3.0.1"))->loc,
-			 geo_db_find4(db, ip4("198.51.100.1"))->loc);
+	/* Same country from both files: a location per file, so that
+	 * explain can name the file that placed an address. */
+	const struct geo_loc *l1 =
+	    &db->locs[geo_db_find4(db, ip4("10.3.0.1"))->loc];
+	const struct geo_loc *l2 =
+	    &db->locs[geo_db_find4(db, ip4("198.51.100.1"))->loc];
+	assert_ptr_not_equal(l1, l2);
+	assert_string_equal(l1->cc, l2->cc);
+	assert_string_equal(strrchr(l1->file, '/') + 1, "city6.mmdb");
+	assert_string_equal(strrchr(l2->file, '/') + 1, "country4.mmdb");
 	geo_db_free(db);
 
 	/* Overrides beat a MaxMind DB, which beats a later text file. */
