@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,13 +42,32 @@ bool log_enabled(enum log_level level)
 	return level <= max_level;
 }
 
+/* Set and used by one thread; others only see that it is not theirs. */
+static _Atomic(log_capture_fn) capture_fn;
+static void *capture_arg;
+static pthread_t capture_thread;
+
+void log_capture(log_capture_fn fn, void *arg)
+{
+	capture_arg = arg;
+	capture_thread = pthread_self();
+	atomic_store(&capture_fn, fn);
+}
+
 GS_PRINTF(2, 0)
 static void vlog(enum log_level level, const char *fmt, va_list ap)
 {
-	if (!log_enabled(level))
+	log_capture_fn cfn = atomic_load(&capture_fn);
+	bool capture = cfn && level <= LOG_LVL_WARN &&
+		       pthread_equal(pthread_self(), capture_thread);
+	if (!log_enabled(level) && !capture)
 		return;
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (capture)
+		cfn(capture_arg, level, msg);
+	if (!log_enabled(level))
+		return;
 	if (to_syslog) {
 		syslog(syslog_prio[level], "%s", msg);
 		return;

@@ -31,6 +31,13 @@ void log_fatal(const char *fmt, ...) GS_PRINTF(1, 2) GS_NORETURN;
  * across all threads; the rest are counted and summarized. */
 void log_neterr(const char *fmt, ...) GS_PRINTF(1, 2);
 
+/* While fn is set, every error and warning logged by the thread that set
+ * it is also passed to fn (whatever the log level), e.g. to send a
+ * reload's errors to the operator who asked for it. NULL stops it. */
+typedef void (*log_capture_fn)(void *arg, enum log_level level,
+			       const char *msg);
+void log_capture(log_capture_fn fn, void *arg);
+
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
