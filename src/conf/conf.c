@@ -1094,6 +1094,10 @@ static const struct item conf_items[] = {
     C_REQ_TABLE(struct conf, "zones", zones, n_zones, &zone_table, 1, 0),
     C_OBJECT(struct conf, "geoip", geoip, geoip_items),
     C_TABLE(struct conf, "services", services, n_services, &service_table),
+    {.key = "control_socket", .type = T_PATH, FIELD(struct conf, control_socket),
+     .min = 1, .max = 107, .def_str = CONF_DEFAULT_CONTROL_SOCKET},
+    {.key = "state_file", .type = T_PATH, FIELD(struct conf, state_file),
+     .min = 1, .max = PATH_MAX - 1, .def_str = CONF_DEFAULT_STATE_FILE},
     {.key = NULL},
 };
 

@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#define CONF_DEFAULT_CONTROL_SOCKET "/run/geosteer/control.sock"
+#define CONF_DEFAULT_STATE_FILE "/var/lib/geosteer/state.json"
+
 struct conf_listen {
 	char *text; /* as written, e.g. "[::1]:5353" */
 	struct sockaddr_storage addr;
@@ -92,6 +95,9 @@ struct conf {
 
 	size_t n_zones;
 	struct conf_zone *zones;
+
+	char *control_socket; /* Unix socket path (at most 107 bytes) */
+	char *state_file;     /* the admin state (drains) */
 
 	struct conf_geoip geoip; /* all empty when the key is absent */
 	size_t n_services;

@@ -255,14 +255,13 @@ static void test_top_scalar(void **state)
 static void test_unknown_key(void **state)
 {
 	struct fx *fx = *state;
-	/* control_socket, state_file and metrics_listen come in later
-	 * releases: until then they are unknown like any other key. */
+	/* metrics_listen comes in a later release: until then it is
+	 * unknown like any other key. */
 	EXPECT(fx,
 	       "{ \"frobnicate\": 1, \"control_socket\": \"/x\", " ZONES
 	       ", \"odd key\\n\": 2, \"state_file\": \"/s\","
 	       " \"metrics_listen\": \"127.0.0.1:9153\" }",
-	       "frobnicate: unknown key", "control_socket: unknown key",
-	       "\"odd key\\n\": unknown key", "state_file: unknown key",
+	       "frobnicate: unknown key", "\"odd key\\n\": unknown key",
 	       "metrics_listen: unknown key");
 }
 
@@ -369,6 +368,41 @@ static void test_null_means_none(void **state)
 	    load(fx, "{ \"nsid\": null, \"version\": null, " ZONES " }"), 0);
 	assert_null(fx->c->nsid);
 	assert_null(fx->c->version);
+}
+
+static void test_control_paths(void **state)
+{
+	struct fx *fx = *state;
+	/* Defaults. */
+	assert_int_equal(load(fx, "{ " ZONES " }"), 0);
+	assert_string_equal(fx->c->control_socket, "/run/geosteer/control.sock");
+	assert_string_equal(fx->c->state_file, "/var/lib/geosteer/state.json");
+	conf_free(fx->c);
+	fx->c = NULL;
+	/* Relative to the config file's directory. */
+	assert_int_equal(load(fx, "{ \"control_socket\": \"run/c.sock\","
+				  " \"state_file\": \"st/state.json\", " ZONES
+				  " }"),
+			 0);
+	char *dir = dir_part(fx->path), *want = NULL;
+	assert_true(asprintf(&want, "%s/run/c.sock", dir) > 0);
+	assert_string_equal(fx->c->control_socket, want);
+	free(want);
+	assert_true(asprintf(&want, "%s/st/state.json", dir) > 0);
+	assert_string_equal(fx->c->state_file, want);
+	free(want);
+	free(dir);
+}
+
+static void test_control_socket_too_long(void **state)
+{
+	struct fx *fx = *state;
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "{ \"control_socket\": \"/%0107d\", " ZONES " }", 0);
+	EXPECT(fx, text,
+	       "control_socket: must be a file name of 1 to 107 bytes (got "
+	       "108 bytes)");
 }
 
 /* ---- zones --------------------------------------------------------------- */
@@ -2004,6 +2038,8 @@ int main(void)
 	    T(test_number_accepts_integer),
 	    T(test_out_of_range),
 	    T(test_range_limits_inclusive),
+	    T(test_control_paths),
+	    T(test_control_socket_too_long),
 	    T(test_null_means_none),
 	    T(test_missing_zones),
 	    T(test_empty_zones),
