@@ -284,19 +284,18 @@ static unsigned steer_client_of(const struct answer_ctx *ctx,
 	return 0;
 }
 
-/* Writes the addresses of one region for type (A or AAAA): the ones whose
- * targets are up, or all of them when all is true (failing open, or a
- * region whose health comes from check_addresses). Returns the number
- * written; 0 with ctx->tc set if they did not fit. */
+/* Writes the addresses of one region for type (A or AAAA) that
+ * steer_addr_answered() gives in mode. Returns the number written; 0
+ * with ctx->tc set if they did not fit. */
 static uint16_t put_region(struct answer_ctx *ctx, const struct steer_region *r,
 			   uint16_t type, const uint8_t *owner, uint32_t ttl,
-			   bool all)
+			   enum steer_mode mode)
 {
 	bool v4 = type == DNS_T_A;
 	uint16_t n = v4 ? r->n4 : r->n6, written = 0;
 	struct wire_mark m = wire_mark(&ctx->w);
 	for (uint16_t a = 0; a < n; a++) {
-		if (!all && !hc_flag_up(v4 ? r->f4[a] : r->f6[a]))
+		if (!steer_addr_answered(r, v4 ? AF_INET : AF_INET6, a, mode))
 			continue;
 		if (wire_put_rr(&ctx->w, owner, type, DNS_C_IN, ttl,
 				v4 ? r->a4[a] : r->a6[a], v4 ? 4 : 16) != 0) {
@@ -310,12 +309,13 @@ static uint16_t put_region(struct answer_ctx *ctx, const struct steer_region *r,
 	return written;
 }
 
-/* Answers a steered name: the usable addresses of the asked family from
- * the first usable region in the client's order that has any (ANY: the
- * first such region's addresses of either family); NODATA if none has.
+/* Answers a steered name: the answered addresses of the asked family from
+ * the region steer_pick() chooses (ANY: that region's A records, or its
+ * AAAA records if it has no A to give); NODATA if no region has any.
  * When no region is usable the service's when_all_down applies:
- * fail-open answers as if every region were up, with the TTL cut to at
- * most 10 s; fail-closed answers SERVFAIL. */
+ * fail-open answers from every non-drained region as if it were up, with
+ * the TTL cut to at most 10 s; fail-closed, or every region drained,
+ * answers SERVFAIL. */
 static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 			const struct steer_service *svc, const uint8_t *owner)
 {
@@ -327,33 +327,32 @@ static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 	if (q->has_ecs && q->ecs_source > 0)
 		ctx->ecs_scope = (uint8_t)(scope + extra);
 
-	bool any_usable = false;
-	for (int pass = 0; pass < 2; pass++) {
-		bool open = pass == 1;
-		uint32_t ttl = open && svc->ttl > 10 ? 10 : svc->ttl;
-		for (uint16_t i = 0; i < svc->n_regions; i++) {
-			const struct steer_region *r = &svc->regions[order[i]];
-			if (!open && !steer_region_usable(r))
-				continue;
-			any_usable = true;
-			uint16_t type = q->qtype;
-			if (type == DNS_T_ANY)
-				type = r->n4 ? DNS_T_A : DNS_T_AAAA;
-			if (put_region(ctx, r, type, owner, ttl,
-				       open || r->n_checks > 0) ||
-			    ctx->tc)
-				return;
-		}
-		if (any_usable)
-			break;
-		/* No region is usable. */
+	int family = q->qtype == DNS_T_A      ? AF_INET
+		     : q->qtype == DNS_T_AAAA ? AF_INET6
+					      : 0;
+	enum steer_mode mode;
+	int ri = steer_pick(svc, order, family, &mode);
+	if (mode != STEER_NORMAL)
 		ctx->stats.all_down++;
-		if (svc->all_down == CONF_FAIL_CLOSED) {
-			ctx->flags =
-			    (uint16_t)((ctx->flags & ~(0xfu | DNS_F_AA)) |
-				       DNS_RC_SERVFAIL);
-			return;
+	if (mode == STEER_FAIL_CLOSED || mode == STEER_ALL_DRAINED) {
+		ctx->flags = (uint16_t)((ctx->flags & ~(0xfu | DNS_F_AA)) |
+					DNS_RC_SERVFAIL);
+		return;
+	}
+	if (ri >= 0) {
+		const struct steer_region *r = &svc->regions[ri];
+		uint32_t ttl = mode == STEER_FAIL_OPEN && svc->ttl > 10
+				   ? 10
+				   : svc->ttl;
+		uint16_t type = q->qtype;
+		if (type == DNS_T_ANY) {
+			type = DNS_T_AAAA;
+			for (uint16_t a = 0; a < r->n4; a++)
+				if (steer_addr_answered(r, AF_INET, a, mode))
+					type = DNS_T_A;
 		}
+		if (put_region(ctx, r, type, owner, ttl, mode) || ctx->tc)
+			return;
 	}
 	put_negative(ctx, z, DNS_RC_NOERROR);
 }

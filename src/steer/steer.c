@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,11 @@ void steer_free(struct steer_set *s)
 
 bool steer_region_usable(const struct steer_region *r)
 {
+	return !steer_region_drained(r) && steer_region_healthy(r);
+}
+
+bool steer_region_healthy(const struct steer_region *r)
+{
 	if (r->n_checks) {
 		for (uint16_t i = 0; i < r->n_checks; i++)
 			if (hc_flag_up(r->checks[i]))
@@ -661,4 +667,326 @@ const uint8_t *steer_order(const struct steer_service *svc,
 		order = svc->t6[lo].order;
 	}
 	return svc->orders + (size_t)order * svc->n_regions;
+}
+
+bool steer_set_drained(struct steer_set *s, const char *service,
+		       const char *region, bool drained)
+{
+	for (size_t i = 0; i < s->n_services; i++) {
+		struct steer_service *svc = &s->services[i];
+		if (strcmp(svc->name, service) != 0)
+			continue;
+		for (uint16_t r = 0; r < svc->n_regions; r++) {
+			if (strcmp(svc->regions[r].name, region) != 0)
+				continue;
+			atomic_store(&svc->regions[r].drained, drained);
+			return true;
+		}
+	}
+	return false;
+}
+
+enum steer_mode steer_mode_now(const struct steer_service *svc)
+{
+	bool any_open = false;
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		const struct steer_region *r = &svc->regions[i];
+		if (steer_region_drained(r))
+			continue;
+		if (steer_region_healthy(r))
+			return STEER_NORMAL;
+		any_open = true;
+	}
+	if (!any_open)
+		return STEER_ALL_DRAINED;
+	return svc->all_down == CONF_FAIL_CLOSED ? STEER_FAIL_CLOSED
+						  : STEER_FAIL_OPEN;
+}
+
+const char *steer_mode_name(enum steer_mode m)
+{
+	switch (m) {
+	case STEER_NORMAL:
+		return "normal";
+	case STEER_FAIL_OPEN:
+		return "fail-open";
+	case STEER_FAIL_CLOSED:
+		return "fail-closed";
+	case STEER_ALL_DRAINED:
+		return "all-drained";
+	}
+	return "?";
+}
+
+bool steer_addr_answered(const struct steer_region *r, int family,
+			 unsigned i, enum steer_mode mode)
+{
+	if (mode == STEER_FAIL_OPEN || r->n_checks)
+		return true;
+	return hc_flag_up(family == AF_INET ? r->f4[i] : r->f6[i]);
+}
+
+static bool has_answered(const struct steer_region *r, int family,
+			 enum steer_mode mode)
+{
+	if (family != AF_INET6)
+		for (uint16_t a = 0; a < r->n4; a++)
+			if (steer_addr_answered(r, AF_INET, a, mode))
+				return true;
+	if (family != AF_INET)
+		for (uint16_t a = 0; a < r->n6; a++)
+			if (steer_addr_answered(r, AF_INET6, a, mode))
+				return true;
+	return false;
+}
+
+int steer_pick(const struct steer_service *svc, const uint8_t *order,
+	       int family, enum steer_mode *mode)
+{
+	enum steer_mode m = steer_mode_now(svc);
+	*mode = m;
+	if (m == STEER_FAIL_CLOSED || m == STEER_ALL_DRAINED)
+		return -1;
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		const struct steer_region *r = &svc->regions[order[i]];
+		if (steer_region_drained(r))
+			continue;
+		if (m == STEER_NORMAL && !steer_region_healthy(r))
+			continue;
+		if (has_answered(r, family, m))
+			return order[i];
+	}
+	return -1;
+}
+
+const char *steer_region_state(const struct steer_region *r,
+			       enum steer_mode mode)
+{
+	if (steer_region_drained(r))
+		return "drained";
+	if (steer_region_healthy(r))
+		return "up";
+	return mode == STEER_FAIL_OPEN ? "fail-open" : "down";
+}
+
+/* ---- explain ----------------------------------------------------------- */
+
+/* Where an address is, and from which point distances are measured. */
+struct whereabouts {
+	json_t *loc;   /* the "location" object */
+	bool has_point;
+	double lat, lon;
+	const char *region; /* an override naming a region */
+};
+
+static json_t *json_str_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+static void locate(const struct geo_db *geo, const char *default_location,
+		   const struct steer_client *c, struct whereabouts *w)
+{
+	const struct geo_loc *l = NULL;
+	if (geo) {
+		uint32_t idx = 0;
+		if (c->family == AF_INET) {
+			uint32_t a = (uint32_t)c->addr[0] << 24 |
+				     (uint32_t)c->addr[1] << 16 |
+				     (uint32_t)c->addr[2] << 8 | c->addr[3];
+			const struct geo_range4 *r = geo_db_find4(geo, a);
+			idx = r ? r->loc : 0;
+		} else {
+			const struct geo_range6 *r = geo_db_find6(geo, c->addr);
+			idx = r ? r->loc : 0;
+		}
+		l = &geo->locs[idx];
+	}
+	const char *source = "none", *file = NULL, *cc = NULL;
+	unsigned line = 0;
+	w->has_point = false;
+	w->region = NULL;
+	if (l && l->kind != GEO_NONE) {
+		/* The overrides file is the last one loaded. */
+		bool ovr = l->kind == GEO_REGION || l->file == geo->overrides;
+		source = ovr ? "overrides" : "database";
+		file = l->file;
+		if (l->kind == GEO_REGION) {
+			line = l->line;
+			w->region = l->region;
+		} else {
+			w->has_point = true;
+			w->lat = l->lat;
+			w->lon = l->lon;
+			cc = l->cc;
+		}
+	} else if (default_location) {
+		double lat, lon;
+		source = "default_location";
+		if (geo_parse_latlon(default_location, &lat, &lon) == 0 ||
+		    geo_country_find(default_location, &lat, &lon)) {
+			w->has_point = true;
+			w->lat = lat;
+			w->lon = lon;
+		}
+		if (strlen(default_location) == 2)
+			cc = default_location;
+	}
+	w->loc = json_pack("{s:s, s:o, s:o, s:o}", "source", source, "file",
+			   json_str_or_null(file), "line",
+			   line ? json_integer(line) : json_null(), "country",
+			   json_str_or_null(cc));
+	json_object_set_new(w->loc, "lat",
+			    w->has_point ? json_real(w->lat) : json_null());
+	json_object_set_new(w->loc, "lon",
+			    w->has_point ? json_real(w->lon) : json_null());
+	json_object_set_new(w->loc, "region", json_str_or_null(w->region));
+}
+
+static json_t *family_answer(const struct steer_service *svc,
+			     const uint8_t *order, int family)
+{
+	enum steer_mode mode;
+	int ri = steer_pick(svc, order, family, &mode);
+	json_t *addrs = json_array();
+	if (ri < 0)
+		return json_pack("{s:n, s:o}", "region", "addresses", addrs);
+	const struct steer_region *r = &svc->regions[ri];
+	unsigned n = family == AF_INET ? r->n4 : r->n6;
+	for (unsigned i = 0; i < n; i++) {
+		if (!steer_addr_answered(r, family, i, mode))
+			continue;
+		char buf[INET6_ADDRSTRLEN];
+		inet_ntop(family, family == AF_INET ? r->a4[i] : r->a6[i], buf,
+			  sizeof(buf));
+		json_array_append_new(addrs, json_string(buf));
+	}
+	return json_pack("{s:s, s:o}", "region", r->name, "addresses", addrs);
+}
+
+static json_t *explain_service(const struct steer_service *svc,
+			       const char *name, const struct steer_client *c,
+			       const struct whereabouts *w)
+{
+	uint8_t scope;
+	const uint8_t *order = steer_order(svc, c, &scope);
+	enum steer_mode mode = steer_mode_now(svc);
+	int ref = w->region ? region_index(svc, w->region) : -1;
+	json_t *ord = json_array();
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		const struct steer_region *r = &svc->regions[order[i]];
+		json_t *dist = json_null();
+		if (w->has_point)
+			dist = json_real(
+			    round(geo_distance_km(w->lat, w->lon, r->lat,
+						  r->lon) *
+				  10.0) /
+			    10.0);
+		else if (ref >= 0)
+			dist = json_real(round(
+			    geo_distance_km(svc->regions[ref].lat,
+					    svc->regions[ref].lon, r->lat,
+					    r->lon) *
+			    10.0) / 10.0);
+		json_array_append_new(
+		    ord, json_pack("{s:s, s:o, s:s, s:b}", "region", r->name,
+				   "distance_km", dist, "state",
+				   steer_region_state(r, mode), "usable",
+				   steer_region_usable(r)));
+	}
+	bool servfail =
+	    mode == STEER_FAIL_CLOSED || mode == STEER_ALL_DRAINED;
+	uint32_t ttl = mode == STEER_FAIL_OPEN && svc->ttl > 10 ? 10 : svc->ttl;
+	return json_pack("{s:s, s:s, s:i, s:o, s:s, s:I, s:s, s:o, s:o}",
+			 "service", svc->name, "name", name, "scope", scope,
+			 "order", ord, "mode", steer_mode_name(mode), "ttl",
+			 (json_int_t)ttl, "rcode",
+			 servfail ? "SERVFAIL" : "NOERROR", "a",
+			 family_answer(svc, order, AF_INET), "aaaa",
+			 family_answer(svc, order, AF_INET6));
+}
+
+/* The presentation form of a service's first host. */
+static void first_host(const struct steer_set *s, size_t svc, char *buf,
+		       size_t len)
+{
+	const struct steer_host *hv[2] = {s->exact, s->wild};
+	size_t hn[2] = {s->n_exact, s->n_wild};
+	buf[0] = '\0';
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < hn[k]; i++) {
+			const struct steer_host *h = &hv[k][i];
+			if (h->service != svc)
+				continue;
+			size_t off = 0;
+			if (k == 1)
+				off += (size_t)snprintf(buf, len, "*.");
+			for (size_t p = 0; h->name[p] && off + 64 < len;
+			     p += h->name[p] + 1u) {
+				memcpy(buf + off, h->name + p + 1, h->name[p]);
+				off += h->name[p];
+				buf[off++] = '.';
+			}
+			buf[off] = '\0';
+			return;
+		}
+	}
+}
+
+json_t *steer_explain(const struct steer_set *s, const struct geo_db *geo,
+		      const char *default_location, const char *address,
+		      const char *name, char *err, size_t errlen)
+{
+	struct steer_client c = {0};
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+					   0, 0, 0, 0, 0xff, 0xff};
+	if (inet_pton(AF_INET, address, c.addr) == 1) {
+		c.family = AF_INET;
+	} else if (inet_pton(AF_INET6, address, c.addr) == 1) {
+		c.family = AF_INET6;
+		if (memcmp(c.addr, mapped, 12) == 0) {
+			memmove(c.addr, c.addr + 12, 4);
+			memset(c.addr + 4, 0, 12);
+			c.family = AF_INET;
+		}
+	} else {
+		snprintf(err, errlen,
+			 "\"%.80s\" is not an IPv4 or IPv6 address", address);
+		return NULL;
+	}
+	const struct steer_service *only = NULL;
+	if (name) {
+		uint8_t wire[DNS_MAX_NAME + 1];
+		size_t tl = strlen(name);
+		char *fq = gs_xasprintf("%s%s", name,
+					tl && name[tl - 1] == '.' ? "" : ".");
+		size_t wl = tl < DNS_MAX_NAME ? name_to_wire(fq, wire) : 0;
+		free(fq);
+		bool wild;
+		only = wl ? steer_match(s, wire, wl, &wild) : NULL;
+		if (!only) {
+			snprintf(err, errlen, "%.100s is not a steered name",
+				 name);
+			return NULL;
+		}
+	}
+	struct whereabouts w;
+	locate(geo, default_location, &c, &w);
+	char text[INET6_ADDRSTRLEN];
+	inet_ntop(c.family, c.addr, text, sizeof(text));
+	json_t *svcs = json_array();
+	for (size_t i = 0; i < s->n_services; i++) {
+		const struct steer_service *svc = &s->services[i];
+		if (only && only != svc)
+			continue;
+		char host[DNS_MAX_NAME * 2];
+		if (name)
+			snprintf(host, sizeof(host), "%s", name);
+		else
+			first_host(s, i, host, sizeof(host));
+		json_array_append_new(svcs, explain_service(svc, host, &c, &w));
+	}
+	return json_pack("{s:s, s:i, s:o, s:o}", "address", text, "family",
+			 c.family == AF_INET ? 4 : 6, "location", w.loc,
+			 "services", svcs);
 }

@@ -9,9 +9,12 @@
 #ifndef GS_STEER_STEER_H
 #define GS_STEER_STEER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "conf/conf.h"
 #include "dns/zone.h"
@@ -33,6 +36,9 @@ struct steer_region {
 	const struct hc_flag **f4, **f6;
 	uint16_t n_checks;
 	const struct hc_flag **checks;
+	/* Set by the main thread from the admin state (steer_set_drained);
+	 * read by workers without a lock. */
+	atomic_bool drained;
 };
 
 /* Covering tables: entry i holds the addresses from start to the next
@@ -98,6 +104,43 @@ void steer_free(struct steer_set *s);
 /* True if the region may be answered with: not drained and at least one
  * target up. Any thread; no lock. */
 bool steer_region_usable(const struct steer_region *r);
+/* True if at least one target of the region is up (drains aside). */
+bool steer_region_healthy(const struct steer_region *r);
+static inline bool steer_region_drained(const struct steer_region *r)
+{
+	return atomic_load_explicit(&r->drained, memory_order_relaxed);
+}
+
+/* Marks the region of the service drained or not. Returns false if the
+ * set has no such service or region. Main thread. */
+bool steer_set_drained(struct steer_set *s, const char *service,
+		       const char *region, bool drained);
+
+/* How a service answers right now. */
+enum steer_mode {
+	STEER_NORMAL = 0,  /* from the nearest usable region */
+	STEER_FAIL_OPEN,   /* no region usable: from every non-drained one */
+	STEER_FAIL_CLOSED, /* no region usable: SERVFAIL */
+	STEER_ALL_DRAINED, /* every region drained: SERVFAIL */
+};
+enum steer_mode steer_mode_now(const struct steer_service *svc);
+const char *steer_mode_name(enum steer_mode m);
+
+/* Whether address i (of family AF_INET or AF_INET6) of region r is put
+ * in answers in this mode: its target is up, or the region's health comes
+ * from check_addresses, or the service fails open. */
+bool steer_addr_answered(const struct steer_region *r, int family,
+			 unsigned i, enum steer_mode mode);
+
+/* The region that answers a query for family (AF_INET, AF_INET6, or 0
+ * for either) from a client whose region order is order: in mode
+ * STEER_NORMAL the first usable region with an answered address of the
+ * family, in STEER_FAIL_OPEN the first non-drained region with an
+ * address of it. Returns its index in svc->regions, or -1 when none has
+ * one (NODATA; SERVFAIL when *mode is STEER_FAIL_CLOSED or
+ * STEER_ALL_DRAINED). Any thread; no allocation, no lock. */
+int steer_pick(const struct steer_service *svc, const uint8_t *order,
+	       int family, enum steer_mode *mode);
 
 /* The service steering name (lowercase wire, valid), or NULL. *wildcard
  * tells whether it matched through a wildcard host. Any thread. */
@@ -117,5 +160,21 @@ struct steer_client {
  * thread; no allocation. */
 const uint8_t *steer_order(const struct steer_service *svc,
 			   const struct steer_client *c, uint8_t *scope);
+
+/* The state of region r of svc as status and explain show it, in mode
+ * (steer_mode_now): "drained", "up", "fail-open" (down but answered) or
+ * "down". Main thread. */
+const char *steer_region_state(const struct steer_region *r,
+			       enum steer_mode mode);
+
+/* Why address (text, IPv4 or IPv6) gets the answer it gets: the explain
+ * result of the control protocol (see control/ctl_proto.h), for the
+ * service steering name (presentation form), or for every service when
+ * name is NULL. geo may be NULL; default_location is the config's (may be
+ * NULL). Returns a new JSON object, or NULL with the reason in err (bad
+ * address, name not steered). Main thread. */
+json_t *steer_explain(const struct steer_set *s, const struct geo_db *geo,
+		      const char *default_location, const char *address,
+		      const char *name, char *err, size_t errlen);
 
 #endif
