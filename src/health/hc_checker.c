@@ -32,6 +32,8 @@ struct hc_target {
 
 	struct hc_counter ctr;
 	bool had_verdict;
+	bool has_result;
+	enum hc_verdict last;
 	char reason[192];
 	double latency;
 	time_t last_change;
@@ -372,6 +374,8 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	};
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
+	t->has_result = true;
+	t->last = r.verdict;
 	free(t->body);
 	t->body = NULL;
 	t->body_len = t->body_cap = 0;
@@ -648,6 +652,14 @@ static int info_cmp(const void *a, const void *b)
 	return r;
 }
 
+const char *hc_checker_skew(const struct hc_checker *c, const char *service)
+{
+	for (const struct hc_svc_note *n = c->notes; n; n = n->next)
+		if (strcmp(n->service, service) == 0)
+			return n->skew;
+	return "";
+}
+
 const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c)
 {
 	return &c->stats;
@@ -670,6 +682,8 @@ void hc_checker_foreach(const struct hc_checker *c,
 		    .state = t->ctr.state,
 		    .passes = t->ctr.passes,
 		    .fails = t->ctr.fails,
+		    .has_result = t->has_result,
+		    .last = t->last,
 		    .reason = t->reason,
 		    .latency = t->latency,
 		    .last_change = t->last_change,

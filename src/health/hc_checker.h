@@ -25,6 +25,8 @@ struct hc_target_info {
 	const char *service, *region, *address;
 	enum hc_state state;
 	unsigned passes, fails;
+	bool has_result;    /* a probe has ended */
+	enum hc_verdict last; /* its verdict, when has_result */
 	const char *reason; /* last failure's reason, or "" */
 	double latency;	    /* seconds, of the last probe */
 	time_t last_change; /* 0 if never */
@@ -64,6 +66,10 @@ void hc_checker_schedule(struct hc_checker *c);
 void hc_checker_first_round(struct hc_checker *c, double max_wait);
 
 const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c);
+
+/* What the checker last said about the service's healthy regions
+ * differing (Teleport version, edition or FIPS), or "" if they agree. */
+const char *hc_checker_skew(const struct hc_checker *c, const char *service);
 
 /* Calls fn for every target, sorted by service, region, address. */
 void hc_checker_foreach(const struct hc_checker *c,
