@@ -2,12 +2,13 @@
 # The demo: installs what is missing, builds, starts geosteerd on
 # 127.0.0.1:5300 with zones/example.org.zone and a "teleport" service in
 # three regions located through Debian's tor-geoipdb, asks it a few
-# questions with dig, then stops it.
+# questions with dig, drains a region with the geosteer CLI and shows the
+# answers move, then stops it.
 set -eu
 # shellcheck source=contrib/builddir.sh
 . "$(dirname "$0")/builddir.sh"
 [ -f Makefile ] || ../configure -q
-make -j"$(nproc)" geosteerd
+make -j"$(nproc)" geosteerd geosteer
 
 port=${GS_DEMO_PORT:-5300}
 dir=$(mktemp -d)
@@ -22,6 +23,8 @@ cat >"$dir/demo.conf" <<CONF
   "listen": ["127.0.0.1:$port", "[::1]:$port"],
   "workers": 1,
   "nsid": "demo.geosteer",
+  "control_socket": "run/control.sock",
+  "state_file": "state/state.json",
   "zones": [ { "origin": "example.org", "file": "$top/zones/example.org.zone" } ],
   "geoip": {
     "databases": ["/usr/share/tor/geoip", "/usr/share/tor/geoip6"],
@@ -73,6 +76,19 @@ for n in "$de" "$jp"; do
 done
 echo "== dig over TCP and IPv6, with NSID"
 dig +tcp +nsid +norec +short @::1 -p "$port" www.example.org A
+ctl() {
+	echo "\$ geosteer $*"
+	./geosteer -s "$dir/run/control.sock" "$@"
+}
+echo "== manual steering with the geosteer CLI"
+ctl explain 127.0.0.2
+ctl drain eu-west-1 --reason "demo: kernel update" --for 10m
+printf '%-16s -> %s\n' "-b 127.0.0.2" \
+	"$(dig +short -b 127.0.0.2 @127.0.0.1 -p "$port" teleport.example.org A)"
+ctl status
+ctl undrain eu-west-1
+printf '%-16s -> %s\n' "-b 127.0.0.2" \
+	"$(dig +short -b 127.0.0.2 @127.0.0.1 -p "$port" teleport.example.org A)"
 kill "$pid"
 wait "$pid"
 echo "demo done: geosteerd answered and stopped cleanly"

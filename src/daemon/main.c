@@ -20,6 +20,8 @@
 #include <event2/thread.h>
 
 #include "common/alloc.h"
+#include "control/ctl_server.h"
+#include "control/ctl_state.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "conf/conf.h"
@@ -31,17 +33,7 @@
 #include "geo/geo.h"
 #include "health/hc_checker.h"
 #include "steer/steer.h"
-
-/* Everything a reload replaces at once. view comes first: readers see
- * only the view, and the main thread maps it back to its snapshot. */
-struct snapshot {
-	struct answer_view view;
-	struct conf *conf;
-	struct zoneset *zones;
-	struct geo_db *geo; /* NULL without GeoIP data */
-	struct steer_set *steer;
-	struct snapshot *next_retired;
-};
+#include "daemon/daemon.h"
 
 static void snapshot_free(struct snapshot *s)
 {
@@ -135,6 +127,7 @@ static int snapshot_load(const char *path, const uint8_t *secret,
 	}
 	s->view.udp_payload = conf->udp_payload;
 	memcpy(s->view.cookie_secret, secret, COOKIE_SECRET_LEN);
+	s->loaded = time(NULL);
 	*out = s;
 	return 0;
 }
@@ -164,19 +157,6 @@ static void notify_systemd(const char *msg)
 }
 
 /* ---- the running daemon -------------------------------------------- */
-
-struct daemon {
-	const char *conf_path;
-	uint8_t secret[COOKIE_SECRET_LEN];
-	struct event_base *base;
-	struct snapshot *cur;
-	struct snapshot *retired; /* waiting for readers to let go */
-	struct event *reclaim_ev;
-	struct view_pub pub;
-	struct hc_checker *checker;
-	struct udp_server *udp;
-	struct tcp_server *tcp;
-};
 
 static void reclaim(struct daemon *d)
 {
@@ -213,16 +193,33 @@ static bool listen_same(const struct conf *a, const struct conf *b)
 	return true;
 }
 
-static void reload(struct daemon *d)
+static void collect_error(void *arg, enum log_level level, const char *msg)
 {
+	json_array_append_new(arg, json_sprintf("%s: %s",
+						level == LOG_LVL_ERR ? "error"
+								     : "warning",
+						msg));
+}
+
+int daemon_reload(struct daemon *d, json_t *errors)
+{
+	char msg[64];
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)now.tv_sec * 1000000ull +
+		     (unsigned long long)now.tv_nsec / 1000ull);
+	notify_systemd(msg);
+	if (errors)
+		log_capture(collect_error, errors);
 	log_info("reload: loading %s", d->conf_path);
 	struct snapshot *s = NULL;
 	int ret = snapshot_load(d->conf_path, d->secret, d->checker, true, &s);
 	if (ret != 0) {
-		log_err("reload: failed (%s), still serving the previous "
-			"configuration",
+		log_err("reload: failed (%s), still serving the configuration "
+			"loaded before",
 			gs_strerror(ret));
-		return;
+		goto out;
 	}
 	const struct conf *o = d->cur->conf, *n = s->conf;
 	if (!listen_same(o, n) || o->workers != n->workers ||
@@ -230,6 +227,11 @@ static void reload(struct daemon *d)
 	    o->tcp_idle_timeout != n->tcp_idle_timeout)
 		log_warn("reload: listen, workers and tcp_* changes take "
 			 "effect at the next restart");
+	if (strcmp(o->control_socket, n->control_socket) != 0 ||
+	    strcmp(o->state_file, n->state_file) != 0)
+		log_warn("reload: control_socket and state_file changes take "
+			 "effect at the next restart");
+	daemon_apply_drains(d, s);
 	view_publish(&d->pub, &s->view);
 	hc_checker_schedule(d->checker);
 	d->cur->next_retired = d->retired;
@@ -238,13 +240,124 @@ static void reload(struct daemon *d)
 	reclaim(d);
 	log_info("reload: done, %zu zone%s", n->n_zones,
 		 n->n_zones == 1 ? "" : "s");
+out:
+	if (errors)
+		log_capture(NULL, NULL);
+	notify_systemd("READY=1");
+	return ret;
+}
+
+void daemon_apply_drains(struct daemon *d, struct snapshot *s)
+{
+	const struct steer_set *st = s->steer;
+	for (size_t i = 0; i < st->n_services; i++) {
+		struct steer_service *svc = &st->services[i];
+		for (uint16_t r = 0; r < svc->n_regions; r++)
+			atomic_store(&svc->regions[r].drained,
+				     ctl_state_find(d->admin, svc->name,
+						    svc->regions[r].name) !=
+					 NULL);
+	}
+}
+
+void daemon_set_admin(struct daemon *d, struct ctl_state *n)
+{
+	ctl_state_free(d->admin);
+	d->admin = n;
+	/* Retired snapshots too: a worker may still answer from one. */
+	daemon_apply_drains(d, d->cur);
+	for (struct snapshot *r = d->retired; r; r = r->next_retired)
+		daemon_apply_drains(d, r);
+}
+
+/* Lifts the drains whose time is up. */
+static void expire_drains(struct daemon *d)
+{
+	time_t now = time(NULL);
+	struct ctl_state *n = ctl_state_copy(d->admin);
+	bool any = false;
+	for (size_t i = 0; i < d->admin->n; i++) {
+		const struct ctl_drain *dr = &d->admin->drains[i];
+		if (!dr->expires || dr->expires > now)
+			continue;
+		log_info("control: drain of %s/%s by %s expired, region "
+			 "undrained",
+			 dr->service, dr->region, dr->author);
+		ctl_state_remove(n, dr->service, dr->region);
+		any = true;
+	}
+	if (!any) {
+		ctl_state_free(n);
+		return;
+	}
+	char err[512];
+	if (ctl_state_save(n, d->state_path, err, sizeof(err)) != 0)
+		log_err("control: cannot save the state after lifting expired "
+			"drains (%s); lifted anyway, and expired drains are "
+			"dropped again at the next start",
+			err);
+	else if (err[0])
+		log_warn("control: %s", err);
+	daemon_set_admin(d, n);
+}
+
+static void on_expiry(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	expire_drains(d);
+	daemon_arm_expiry(d);
+}
+
+void daemon_arm_expiry(struct daemon *d)
+{
+	time_t next = ctl_state_next_expiry(d->admin);
+	if (!next) {
+		event_del(d->expiry_ev);
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double wait = (double)(next - now.tv_sec) - (double)now.tv_nsec / 1e9;
+	if (wait < 0)
+		wait = 0;
+	struct timeval tv = {(time_t)wait,
+			     (suseconds_t)((wait - (double)(time_t)wait) * 1e6)};
+	event_add(d->expiry_ev, &tv);
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	notify_systemd("WATCHDOG=1");
+}
+
+/* WATCHDOG_USEC (for this process, when WATCHDOG_PID says so): ping at
+ * half the interval from the main loop, so a stuck loop is noticed. */
+static void start_watchdog(struct daemon *d)
+{
+	const char *usec = getenv("WATCHDOG_USEC");
+	const char *pid = getenv("WATCHDOG_PID");
+	if (!usec)
+		return;
+	if (pid && strtol(pid, NULL, 10) != (long)getpid())
+		return;
+	char *end;
+	unsigned long long u = strtoull(usec, &end, 10);
+	if (*end || u == 0) {
+		log_warn("systemd: ignoring WATCHDOG_USEC=%s", usec);
+		return;
+	}
+	u /= 2;
+	struct timeval tv = {(time_t)(u / 1000000), (suseconds_t)(u % 1000000)};
+	d->watchdog_ev = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+	event_add(d->watchdog_ev, &tv);
+	notify_systemd("WATCHDOG=1");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	if (sig == SIGHUP) {
-		reload(d);
+		daemon_reload(d, NULL);
 		return;
 	}
 	log_info("received %s, shutting down", strsignal((int)sig));
@@ -279,6 +392,24 @@ static int run(const char *conf_path)
 		log_fatal("%s: not started because of the errors above",
 			  conf_path);
 	const struct conf *c = d.cur->conf;
+	d.started = time(NULL);
+	/* Before any port: a second daemon stops here. */
+	if (ctl_server_open(c->control_socket, &d.ctl) != 0)
+		log_fatal("%s: not started: no control socket", conf_path);
+	char err[512];
+	if (ctl_state_load(c->state_file, &d.admin, err, sizeof(err)) != 0) {
+		ctl_server_free(d.ctl);
+		log_fatal("%s (not started: an operator's drains are never "
+			  "dropped; fix or move the file)",
+			  err);
+	}
+	d.state_path = gs_xstrdup(c->state_file);
+	if (d.admin->n)
+		log_info("control: %zu drain%s from %s", d.admin->n,
+			 d.admin->n == 1 ? "" : "s", d.state_path);
+	d.expiry_ev = evtimer_new(d.base, on_expiry, &d);
+	expire_drains(&d);
+	daemon_apply_drains(&d, d.cur);
 	unsigned workers = c->workers ? c->workers : ncpu();
 	unsigned n_udp = udp_server_threads(c->n_listen, workers);
 
@@ -313,12 +444,15 @@ static int run(const char *conf_path)
 			     &d.udp) != 0)
 		goto out;
 
+	ctl_server_start(d.ctl, d.base, daemon_commands, &d);
+	daemon_arm_expiry(&d);
 	log_info("ready: %zu zone%s, %u udp thread%s, listening on %zu "
-		 "address%s",
+		 "address%s, control socket %s",
 		 c->n_zones, c->n_zones == 1 ? "" : "s", n_udp,
 		 n_udp == 1 ? "" : "s", c->n_listen,
-		 c->n_listen == 1 ? "" : "es");
+		 c->n_listen == 1 ? "" : "es", ctl_server_path(d.ctl));
 	notify_systemd("READY=1");
+	start_watchdog(&d);
 	event_base_dispatch(d.base);
 	notify_systemd("STOPPING=1");
 	ret = 0;
@@ -338,8 +472,15 @@ static int run(const char *conf_path)
 		 (unsigned long long)(u.dropped + t.dropped),
 		 (unsigned long long)(u.all_down + t.all_down));
 out:
+	ctl_server_free(d.ctl);
 	tcp_server_stop(d.tcp);
 	udp_server_stop(d.udp);
+	if (d.expiry_ev)
+		event_free(d.expiry_ev);
+	if (d.watchdog_ev)
+		event_free(d.watchdog_ev);
+	ctl_state_free(d.admin);
+	free(d.state_path);
 	for (size_t i = 0; i < GS_ARRAY_SIZE(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);
@@ -368,8 +509,32 @@ static int check(const char *conf_path)
 		fprintf(stderr, "%s: check failed\n", conf_path);
 		return 1;
 	}
-	printf("%s: ok (%zu zone%s)\n", conf_path, s->conf->n_zones,
-	       s->conf->n_zones == 1 ? "" : "s");
+	struct ctl_state *st = NULL;
+	char err[512];
+	if (ctl_state_load(s->conf->state_file, &st, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		fprintf(stderr, "%s: check failed\n", conf_path);
+		snapshot_free(s);
+		return 1;
+	}
+	size_t orphans = 0;
+	for (size_t i = 0; i < st->n; i++) {
+		const struct ctl_drain *dr = &st->drains[i];
+		if (!steer_set_drained(s->steer, dr->service, dr->region,
+				       true)) {
+			log_warn("%s: drain of %s/%s is orphaned (no such "
+				 "region in the configuration)",
+				 s->conf->state_file, dr->service, dr->region);
+			orphans++;
+		}
+	}
+	printf("%s: ok (%zu zone%s, %zu drain%s in %s", conf_path,
+	       s->conf->n_zones, s->conf->n_zones == 1 ? "" : "s", st->n,
+	       st->n == 1 ? "" : "s", s->conf->state_file);
+	if (orphans)
+		printf(", %zu orphaned", orphans);
+	printf(")\n");
+	ctl_state_free(st);
 	snapshot_free(s);
 	return 0;
 }

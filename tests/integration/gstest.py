@@ -7,7 +7,8 @@ by PID. Every wait is bounded and every subprocess has a timeout.
 
 Environment:
   GEOSTEERD         the daemon binary (set by make check)
-  GS_BUILDDIR       fallback: $GS_BUILDDIR/geosteerd
+  GEOSTEER          the CLI binary (set by make check)
+  GS_BUILDDIR       fallback: $GS_BUILDDIR/geosteerd, $GS_BUILDDIR/geosteer
   GS_SRCDIR         the source tree (for zones/ and the like)
   GS_REQUIRE_TOOLS  1: a missing dig/kdig/drill/yaml fails instead of SKIP
   GS_KEEP           1: keep the temporary directories (for debugging)
@@ -42,6 +43,13 @@ START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 CLIENT_TIMEOUT = 2  # per-query timeout handed to dig/kdig
 PROC_TIMEOUT = 20.0  # upper bound for any client subprocess
+CTL_TIMEOUT = 10.0  # upper bound for one geosteer (CLI) command
+
+# control socket and state file defaults (src/control/ctl_proto.h)
+CTL_DEFAULT_SOCKET = "/run/geosteer/control.sock"
+CTL_DEFAULT_STATE = "/var/lib/geosteer/state.json"
+NOBODY_UID = 65534
+NOBODY_GID = 65534
 
 
 # --------------------------------------------------------------------------
@@ -56,6 +64,26 @@ def geosteerd_path():
     if builddir:
         return os.path.join(builddir, "geosteerd")
     return os.path.normpath(os.path.join(HERE, "..", "..", "geosteerd"))
+
+
+def geosteer_path():
+    """The CLI: $GEOSTEER, else $GS_BUILDDIR/geosteer, else the top of the
+    tree."""
+    path = os.environ.get("GEOSTEER")
+    if path:
+        return path
+    builddir = os.environ.get("GS_BUILDDIR")
+    if builddir:
+        return os.path.join(builddir, "geosteer")
+    return os.path.normpath(os.path.join(HERE, "..", "..", "geosteer"))
+
+
+def check_cli():
+    path = geosteer_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        print("FAIL: geosteer (the CLI) not found or not executable: %s" %
+              path)
+        sys.exit(1)
 
 
 def _have_yaml():
@@ -864,6 +892,12 @@ class Daemon:
     removes the key). zones: {filename: text} written besides the data/
     zone files (which are always copied). The config is written to
     DIR/geosteerd.conf.
+
+    The template gives every daemon its own control socket and state file
+    under DIR (run/control.sock, state/state.json); ctl() runs the CLI
+    against that socket. wrapper: None, or a function that takes the
+    daemon's command line and returns the one to run (it must end in an
+    exec of geosteerd, so that the PID tracked is the daemon's).
     """
 
     def __init__(self, conf=None, zones=None, template="geosteerd.conf.in",
@@ -873,6 +907,7 @@ class Daemon:
         self.proc = None
         self.returncode = None
         self.env = None  # environment for the daemon (None: inherit)
+        self.wrapper = None  # see the class comment
         self.log_level = log_level
         self.conf_path = os.path.join(self.dir, "geosteerd.conf")
         self.log_path = os.path.join(self.dir, "geosteerd.log")
@@ -938,7 +973,10 @@ class Daemon:
         if self.proc is not None:
             raise DaemonError("already started")
         self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+        cmd = self.command()
+        if self.wrapper is not None:
+            cmd = self.wrapper(cmd)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._logf, stderr=self._logf,
                                      cwd=self.dir, env=self.env)
         if wait:
@@ -1043,6 +1081,42 @@ class Daemon:
                               (signal.Signals(sig).name, what,
                                crash_excerpt(self.log())))
 
+    def kill9(self):
+        """SIGKILL, and waits (bounded) for the process to be gone."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(STOP_TIMEOUT)
+        self.returncode = self.proc.returncode
+        self._close_log()
+        return self.returncode
+
+    def forget(self):
+        """After a stop: lets start() run a new process in the same
+        directory (same config, socket, state file and log)."""
+        if self.alive():
+            raise DaemonError("forget() of a running daemon")
+        self._close_log()
+        self.proc = None
+
+    def restart(self, wait=True):
+        """A clean stop (exit status 0 required), then a new start."""
+        self.stop_clean()
+        self.forget()
+        return self.start(wait=wait)
+
+    def wait_exit(self, timeout=START_TIMEOUT):
+        """Waits (bounded) for the process to exit by itself; returns its
+        exit status, or None if it is still running at the deadline."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def _close_log(self):
         if self._logf:
             self._logf.close()
@@ -1101,6 +1175,172 @@ class Daemon:
     def tcp(self, data, host="127.0.0.1", timeout=2.0):
         self.require_alive()
         return tcp_query(self.port, data, host, timeout)
+
+    # control socket, state file, the CLI
+    def _conf_path_of(self, key, default):
+        v = self.conf.get(key, default)
+        return v if os.path.isabs(v) else os.path.join(self.dir, v)
+
+    @property
+    def socket_path(self):
+        """The control socket (control_socket, relative to DIR)."""
+        return self._conf_path_of("control_socket", CTL_DEFAULT_SOCKET)
+
+    @property
+    def state_path(self):
+        """The admin state file (state_file, relative to DIR)."""
+        return self._conf_path_of("state_file", CTL_DEFAULT_STATE)
+
+    def read_state(self, path=None):
+        """The parsed state file, or None if there is none. A file that is
+        not JSON fails the test."""
+        path = path or self.state_path
+        try:
+            with open(path) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as e:
+            raise AssertionError("state file %s is not JSON (%s):\n%r" %
+                                 (path, e, text[:2000])) from None
+
+    def ctl(self, *args, user=None, groups=None, env=None, check=None,
+            sock=True, timeout=CTL_TIMEOUT):
+        """Runs `geosteer -s SOCKET ARGS...`; returns (returncode, stdout,
+        stderr). sock: True for this daemon's socket, a path for another,
+        None for no -s at all. user: None (as we are), or a user name or
+        uid to run as (setpriv; the group is that user's, supplementary
+        groups none, or groups: a list of gids). env: variables set (None:
+        removed) over our environment. check: None, True (exit status 0
+        required) or the exit status required. The command is bounded by
+        timeout (a timeout fails the test)."""
+        cmd = [geosteer_path()]
+        if sock is True:
+            cmd += ["-s", self.socket_path]
+        elif sock is not None:
+            cmd += ["-s", sock]
+        cmd += [str(a) for a in args]
+        cmd = as_user(cmd, user, groups)
+        e = dict(os.environ)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        p = run(cmd, timeout=timeout, env=e)
+        if check is not None:
+            want = 0 if check is True else check
+            if p.returncode != want:
+                raise AssertionError(
+                    "%s: exit status %d, expected %d\nstdout: %s\nstderr: %s"
+                    "\n---- daemon log (tail) ----\n%s" %
+                    (" ".join(cmd), p.returncode, want, p.stdout[-3000:],
+                     p.stderr[-3000:], self.log_tail(15)))
+        return p.returncode, p.stdout, p.stderr
+
+    def _ctl_json(self, args):
+        _, out, _ = self.ctl(*args, check=True)
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise AssertionError("geosteer %s did not print JSON (%s):\n%s"
+                                 % (" ".join(args), e, out[:3000])) from None
+
+    def status(self):
+        """The parsed `geosteer status --json` (must exit 0)."""
+        return self._ctl_json(["status", "--json"])
+
+    def explain(self, addr, name=None):
+        """The parsed `geosteer explain ADDR [--name NAME] --json`."""
+        args = ["explain", str(addr)]
+        if name is not None:
+            args += ["--name", name]
+        return self._ctl_json(args + ["--json"])
+
+    def wait_control(self, timeout=START_TIMEOUT):
+        """Polls `geosteer status --json` until it answers (exit 0)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            self.require_alive()
+            if os.path.exists(self.socket_path):
+                rc, out, err = self.ctl("status", "--json")
+                if rc == 0:
+                    return json.loads(out)
+                last = (rc, err)
+            if time.monotonic() > deadline:
+                raise DaemonError("control socket %s not answering after "
+                                  "%.0fs (last: %s):\n%s" %
+                                  (self.socket_path, timeout, last,
+                                   self.log_tail()))
+            time.sleep(0.05)
+
+
+def as_user(cmd, user=None, groups=None):
+    """cmd run as another user through setpriv (root only): user is a
+    name or a uid; the real and effective gid become the user's group;
+    supplementary groups: none, or the gids in groups."""
+    if user is None:
+        return list(cmd)
+    import pwd
+    pw = pwd.getpwnam(user) if isinstance(user, str) else pwd.getpwuid(user)
+    out = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid]
+    if groups:
+        out.append("--groups=%s" % ",".join(str(g) for g in groups))
+    else:
+        out.append("--clear-groups")
+    return out + list(cmd)
+
+
+# ---- reading `geosteer status --json` and `explain --json` (ctl_proto.h)
+
+def status_service(st, service):
+    for s in st.get("services") or []:
+        if s.get("name") == service:
+            return s
+    raise AssertionError("no service %r in the status: %s" %
+                         (service, [s.get("name") for s in
+                                    st.get("services") or []]))
+
+
+def status_region(st, service, region):
+    """The region object of service in a status result."""
+    s = status_service(st, service)
+    for r in s.get("regions") or []:
+        if r.get("name") == region:
+            return r
+    raise AssertionError("no region %r in service %r of the status: %s" %
+                         (region, service, [r.get("name") for r in
+                                            s.get("regions") or []]))
+
+
+def region_state(st, service, region):
+    """"up", "down", "drained" or "fail-open"."""
+    return status_region(st, service, region)["state"]
+
+
+def region_addresses(st, service, region):
+    """{address: state} of a region in a status result."""
+    return {a["address"]: a["state"]
+            for a in status_region(st, service, region)["addresses"]}
+
+
+def region_states(st, service):
+    """{region: state} of every region of a service."""
+    return {r["name"]: r["state"] for r in status_service(st, service)
+            ["regions"]}
+
+
+def explain_service(ex, service):
+    """The entry of service in an explain result."""
+    for s in ex.get("services") or []:
+        if s.get("service") == service:
+            return s
+    raise AssertionError("no service %r in the explain result: %s" %
+                         (service, [s.get("service") for s in
+                                    ex.get("services") or []]))
 
 
 def wait_for(pred, timeout, interval=0.1, what="condition"):

@@ -374,13 +374,31 @@ class HealthBase(DaemonTestCase):
         return transitions(self.log(), service, region, addr, "up")
 
     def wait_down(self, service, region, addr, reason_re, timeout):
-        """Waits for the down line of a target; checks its reason."""
+        """Waits for the down line of a target; checks its reason there
+        and in `geosteer status --json`."""
         got = wait_for(lambda: self.downs(service, region, addr), timeout,
                        STEP, what="'health: %s/%s %s down' in the log" %
                        (service, region, addr))
         self.assertRegex(got[0], reason_re, "reason of %s/%s %s down" %
                          (service, region, addr))
+        self.assert_status_down(service, region, addr, reason_re)
         return got[0]
+
+    def assert_status_down(self, service, region, addr, reason_re):
+        """The CLI's status shows the target down with the reason."""
+        reg = gstest.status_region(self.d.status(), service, region)
+        entries = reg["addresses"] + reg.get("check_addresses", [])
+        ent = [a for a in entries if a["address"] == addr]
+        self.assertEqual(len(ent), 1, reg)
+        a = ent[0]
+        self.assertEqual(a["state"], "down", a)
+        self.assertTrue(a["probed"], a)
+        self.assertEqual(a["last_result"], "fail", a)
+        self.assertRegex(a["reason"] or "", reason_re, a)
+        self.assertIsNotNone(a["since"], a)
+        if all(x["state"] == "down" for x in entries if x["probed"]):
+            self.assertIn(reg["state"], ("down", "fail-open"), reg)
+            self.assertFalse(reg["usable"], reg)
 
     def wait_up(self, service, region, addr, timeout=UP_WAIT):
         wait_for(lambda: self.ups(service, region, addr), timeout, STEP,
@@ -488,6 +506,9 @@ class Health(HealthBase):
                 reasons = self.downs("lab", "lab", LAB_ADDR[name])
                 self.assertRegex(reasons[0], reason_re,
                                  "%s (%s)" % (name, LAB_ADDR[name]))
+                # the same reason in `geosteer status --json`
+                self.assert_status_down("lab", "lab", LAB_ADDR[name],
+                                        reason_re)
         self.wait_answer(passing, LAB, timeout=1.0, ttl=LAB_TTL,
                          what="lab answers its up targets only")
         rest = HOLD - (time.monotonic() - t0)
@@ -624,9 +645,20 @@ class Health(HealthBase):
                  3.0, STEP, what="the version skew warning")
         self.hold_answer([ADDR[US]], 1.5, src=SRC[US], ttl=TTL)
         self.assertEqual(self.downs("teleport", US, ADDR[US]), [])
+        # shown in status, with each target's server_version
+        st = self.d.status()
+        svc = gstest.status_service(st, "teleport")
+        self.assertRegex(svc["version_warning"] or "",
+                         r"server_version \S+ in \S+, \S+ in \S+", svc)
+        us = [a for a in gstest.status_region(st, "teleport", US)["addresses"]
+              if a["address"] == ADDR[US]][0]
+        self.assertEqual(us["state"], "up", us)
+        self.assertIsNotNone(us["server_version"], us)
         fl[ADDR[US]].set_scenario("healthy")
         wait_for(lambda: "health: teleport: regions agree again" in
                  self.log(), 3.0, STEP, what="the agree-again line")
+        self.assertIsNone(gstest.status_service(
+            self.d.status(), "teleport")["version_warning"])
 
     def test_region_override(self):
         """ap-south-1 probes /webapi/ping and expects its own cluster

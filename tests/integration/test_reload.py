@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""SIGHUP reload (new data served; a broken zone or config keeps the old set
-serving and is logged; no query dropped while reloading) and clean exits on
-SIGTERM and SIGINT."""
+"""SIGHUP and `geosteer reload` (new data served; a broken zone or config
+keeps the old set serving and is logged; no query dropped over 20 reloads
+under continuous queries), clean exits on SIGTERM and SIGINT, and the
+systemd notifications (READY=1, RELOADING=1 with MONOTONIC_USEC around
+reloads, STOPPING=1, WATCHDOG=1 when WATCHDOG_USEC is set)."""
 
 import os
 import re
@@ -151,9 +153,13 @@ class Reload(unittest.TestCase):
                  what="the added zone after SIGHUP")
 
     def test_reload_under_continuous_queries(self):
+        """20 reloads, every other one through `geosteer reload` (which
+        returns once the new set took), while dig keeps asking."""
+        n_reloads = 20
         flip = ["192.0.2.201", "192.0.2.202"]
         zones = [self.bump_serial(self.base_zone, 2024010200 + i) +
-                 "flip\t\tA\t%s\n" % flip[i % 2] for i in range(12)]
+                 "flip\t\tA\t%s\n" % flip[i % 2]
+                 for i in range(n_reloads + 2)]
         self.d.write_file(ZONE, zones[0])
         self.d.reload()
         wait_for(lambda: self.a_records("flip." + Z) ==
@@ -166,9 +172,9 @@ class Reload(unittest.TestCase):
             batch += ["www." + Z, "A"] if i % 2 == 0 else ["mail." + Z, "A"]
 
         def load():
-            deadline = time.monotonic() + 8.0  # hard bound
+            deadline = time.monotonic() + 40.0  # hard bound
             while not stop.is_set() and time.monotonic() < deadline and \
-                    results["sent"] < 400:
+                    results["sent"] < 5000:
                 try:
                     msgs, errors, p = gstest.dig_all(self.d.port, *batch,
                                                      timeout=2)
@@ -191,14 +197,20 @@ class Reload(unittest.TestCase):
         t = threading.Thread(target=load, daemon=True)
         t.start()
         try:
-            for z in zones[1:11]:
+            for i, z in enumerate(zones[1:n_reloads + 1]):
                 time.sleep(0.25)
                 self.d.write_file(ZONE, z)
-                self.d.reload()
+                if i % 2 == 0:
+                    self.d.reload()
+                else:
+                    self.d.ctl("reload", check=True)
+                    # the reply comes once the new zone is served
+                    self.assertEqual(self.a_records("flip." + Z, "kdig"),
+                                     ("NOERROR", [flip[(i + 1) % 2]]))
             time.sleep(0.5)
         finally:
             stop.set()
-            t.join(15)
+            t.join(45)
         self.assertFalse(t.is_alive(), "query thread did not finish")
         self.assertTrue(self.d.alive())
         self.assertGreaterEqual(results["sent"], 50,
@@ -209,12 +221,66 @@ class Reload(unittest.TestCase):
                          "%d of %d queries unanswered" %
                          (results["sent"] - results["answered"],
                           results["sent"]))
+        self.assertNotRegex(self.d.log(), r"reload: failed")
         # the last reload won
         wait_for(lambda: self.a_records("flip." + Z) ==
-                 ("NOERROR", [flip[10 % 2]]), RELOAD_WAIT,
+                 ("NOERROR", [flip[n_reloads % 2]]), RELOAD_WAIT,
                  what="the last zone version")
-        print("  (%d queries during 10 reloads, all answered)" %
-              results["sent"], end=" ")
+        print("  (%d queries during %d reloads, all answered)" %
+              (results["sent"], n_reloads), end=" ")
+
+
+class Notify:
+    """A NOTIFY_SOCKET (datagrams) bound at path. Each message is read as
+    {KEY: VALUE} from its lines."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.seen = []  # (monotonic time received, {KEY: VALUE})
+
+    def env(self, **extra):
+        e = dict(os.environ, NOTIFY_SOCKET=self.path)
+        for k in ("WATCHDOG_USEC", "WATCHDOG_PID"):
+            e.pop(k, None)
+        e.update(extra)
+        return e
+
+    def recv(self, timeout):
+        """The next message, or None after timeout seconds."""
+        self.sock.settimeout(max(timeout, 0.001))
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            return None
+        msg = {}
+        for line in data.decode("utf-8", "replace").split("\n"):
+            if line:
+                k, _, v = line.partition("=")
+                msg[k] = v
+        self.seen.append((time.monotonic(), msg))
+        return msg
+
+    def until(self, key, value="1", timeout=gstest.START_TIMEOUT):
+        """Messages received up to and including the first with KEY=value
+        (WATCHDOG=1 pings left out, unless asked for). Fails at the
+        deadline."""
+        deadline = time.monotonic() + timeout
+        got = []
+        while True:
+            msg = self.recv(deadline - time.monotonic())
+            if msg is None:
+                raise AssertionError("no %s=%s on NOTIFY_SOCKET within %.1fs "
+                                     "(got %s)" % (key, value, timeout, got))
+            if msg.get(key) == value:
+                got.append(msg)
+                return got
+            if key == "WATCHDOG" or set(msg) != {"WATCHDOG"}:
+                got.append(msg)
+
+    def close(self):
+        self.sock.close()
 
 
 class Signals(unittest.TestCase):
@@ -250,22 +316,94 @@ class Signals(unittest.TestCase):
     def test_systemd_notify_ready_and_stopping(self):
         """Type=notify: READY=1 once it answers, STOPPING=1 on SIGTERM."""
         with Daemon(name="notify") as d:
-            path = d.path("notify.sock")
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            n = Notify(d.path("notify.sock"))
             try:
-                sock.bind(path)
-                sock.settimeout(gstest.START_TIMEOUT)
-                d.env = dict(os.environ, NOTIFY_SOCKET=path)
+                d.env = n.env()
                 d.start(wait=False)
-                self.assertEqual(sock.recv(256), b"READY=1")
+                before = n.until("READY")
+                self.assertFalse([m for m in before if "STOPPING" in m or
+                                  "RELOADING" in m], before)
                 # Ready means serving, over UDP and TCP, right away.
                 self.assertEqual(d.query("dig", Z, "SOA").status, "NOERROR")
                 self.assertEqual(d.query("kdig", Z, "SOA", tcp=True).status,
                                  "NOERROR")
                 d.stop_clean()
-                self.assertEqual(sock.recv(256), b"STOPPING=1")
+                n.until("STOPPING", timeout=1.0)
             finally:
-                sock.close()
+                n.close()
+
+    def test_systemd_notify_reloading(self):
+        """RELOADING=1 with MONOTONIC_USEC (the time of the reload, as
+        systemd wants it), then READY=1, around a SIGHUP and around
+        `geosteer reload`; a failed reload is followed by READY=1 too."""
+        with Daemon(name="notify-reload") as d:
+            n = Notify(d.path("notify.sock"))
+            try:
+                d.env = n.env()
+                d.start(wait=False)
+                n.until("READY")
+                d.wait_ready()
+                for how in ("SIGHUP", "geosteer reload", "broken config"):
+                    with self.subTest(how=how):
+                        if how == "broken config":
+                            conf = dict(d.conf)
+                            conf["frobnicate"] = 1
+                            d.write_config(conf)
+                        t0 = time.monotonic_ns() // 1000
+                        if how == "SIGHUP":
+                            d.reload()
+                        else:
+                            code, out, err = d.ctl("reload")
+                            self.assertEqual(code, 0 if how ==
+                                             "geosteer reload" else 1, err)
+                        msgs = n.until("READY", timeout=RELOAD_WAIT)
+                        t1 = time.monotonic_ns() // 1000
+                        rel = [m for m in msgs if m.get("RELOADING") == "1"]
+                        self.assertEqual(len(rel), 1, msgs)
+                        self.assertLess(msgs.index(rel[0]), len(msgs) - 1,
+                                        msgs)
+                        usec = rel[0].get("MONOTONIC_USEC")
+                        self.assertIsNotNone(usec, "RELOADING=1 without "
+                                             "MONOTONIC_USEC: %s" % rel[0])
+                        self.assertTrue(t0 <= int(usec) <= t1,
+                                        "MONOTONIC_USEC=%s outside [%d, %d]"
+                                        % (usec, t0, t1))
+                        self.assertEqual(d.query("dig", "www." + Z,
+                                                 "A").status, "NOERROR")
+                d.stop_clean()
+                n.until("STOPPING", timeout=1.0)
+            finally:
+                n.close()
+
+    def test_systemd_watchdog(self):
+        """WATCHDOG_USEC=200000: WATCHDOG=1 at least twice a second."""
+        with Daemon(name="notify-watchdog") as d:
+            n = Notify(d.path("notify.sock"))
+            try:
+                d.env = n.env(WATCHDOG_USEC="200000")
+                d.start(wait=False)
+                n.until("READY")
+                t0 = time.monotonic()
+                pings = 0
+                while time.monotonic() - t0 < 1.0:
+                    msg = n.recv(1.0 - (time.monotonic() - t0))
+                    if msg is not None and msg.get("WATCHDOG") == "1":
+                        pings += 1
+                self.assertGreaterEqual(pings, 2, "WATCHDOG=1 pings in 1 s "
+                                        "with WATCHDOG_USEC=200000")
+                # and still during and after a reload
+                d.reload()
+                t0 = time.monotonic()
+                pings = 0
+                while time.monotonic() - t0 < 1.0:
+                    msg = n.recv(1.0 - (time.monotonic() - t0))
+                    if msg is not None and msg.get("WATCHDOG") == "1":
+                        pings += 1
+                self.assertGreaterEqual(pings, 2, "after a reload")
+                d.stop_clean()
+                n.until("STOPPING", timeout=1.0)
+            finally:
+                n.close()
 
 
 if __name__ == "__main__":
