@@ -36,8 +36,8 @@ static struct ctl_drain drain(const char *svc, const char *reg, time_t exp)
 {
 	return (struct ctl_drain){.service = (char *)svc,
 				  .region = (char *)reg,
-				  .reason = "kernel update",
-				  .author = "alice",
+				  .reason = (char *)"kernel update",
+				  .author = (char *)"alice",
 				  .start = 1790000000,
 				  .expires = exp};
 }
@@ -57,7 +57,7 @@ static void test_set_remove(void **state)
 	assert_string_equal(s->drains[1].region, "eu");
 	assert_string_equal(s->drains[2].region, "us");
 	/* Replacing keeps one entry. */
-	b.reason = "again";
+	b.reason = (char *)"again";
 	ctl_state_set(s, &b);
 	assert_int_equal(s->n, 3);
 	assert_string_equal(ctl_state_find(s, "tp", "eu")->reason, "again");
