@@ -323,11 +323,16 @@ static int run(const char *conf_path)
 	notify_systemd("STOPPING=1");
 	ret = 0;
 	const struct hc_checker_stats *hs = hc_checker_stats(d.checker);
-	if (hs->probes)
-		log_info("health: %lu probes started, %.1f ms late on average, "
-			 "%.1f ms at most",
-			 hs->probes, hs->sum_late * 1e3 / (double)hs->probes,
-			 hs->max_late * 1e3);
+	const struct hc_lateness *h1 = &hs->first, *h2 = &hs->steady;
+	if (h1->probes + h2->probes)
+		log_info("health: %lu probes started; steady state: %lu, "
+			 "%.1f ms late on average, %.1f ms at most; first "
+			 "round: %lu, %.1f ms late on average, %.1f ms at most",
+			 h1->probes + h2->probes, h2->probes,
+			 h2->probes ? h2->sum * 1e3 / (double)h2->probes : 0.0,
+			 h2->max * 1e3, h1->probes,
+			 h1->probes ? h1->sum * 1e3 / (double)h1->probes : 0.0,
+			 h1->max * 1e3);
 	struct answer_stats u = {0}, t = {0};
 	udp_server_stats(d.udp, &u);
 	tcp_server_stats(d.tcp, &t);

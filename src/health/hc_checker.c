@@ -44,6 +44,7 @@ struct hc_target {
 	struct event *timer;
 	struct timespec due; /* when the timer should fire */
 	bool in_flight, scheduled;
+	bool started; /* its first probe has started */
 	char errbuf[CURL_ERROR_SIZE];
 	char *body; /* the running probe's body; freed when it ends */
 	size_t body_len, body_cap;
@@ -225,12 +226,14 @@ static double seconds_since(const struct timespec *t)
 static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct hc_target *t = arg;
-	struct hc_checker_stats *st = &t->chk->stats;
+	struct hc_lateness *st =
+	    t->started ? &t->chk->stats.steady : &t->chk->stats.first;
 	double late = seconds_since(&t->due);
-	if (late > st->max_late)
-		st->max_late = late;
-	st->sum_late += late > 0 ? late : 0;
+	if (late > st->max)
+		st->max = late;
+	st->sum += late > 0 ? late : 0;
 	st->probes++;
+	t->started = true;
 	if (!t->in_flight)
 		probe_start(t);
 }

@@ -33,10 +33,16 @@ struct hc_target_info {
 
 /* How punctual the probes are: a probe's lateness is the time from when
  * its timer was due to when it ran (the event loop was busy). */
-struct hc_checker_stats {
+struct hc_lateness {
 	unsigned long probes;
-	double max_late; /* seconds */
-	double sum_late;
+	double max; /* seconds */
+	double sum;
+};
+
+/* Kept apart: each target's first probe (the first round at start, and
+ * targets a reload adds), and every later one (the steady state). */
+struct hc_checker_stats {
+	struct hc_lateness first, steady;
 };
 
 /* Creates a checker on base. Returns NULL (logged) if libcurl fails. */
