@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "health/hc_castore.h"
 #include "health/hc_checker.h"
 
 struct hc_target {
@@ -40,6 +43,7 @@ struct hc_target {
 	int fips; /* -1 unknown */
 
 	CURL *easy;
+	X509_STORE *store; /* the running probe's, or NULL */
 	struct curl_slist *resolve;
 	struct event *timer;
 	struct timespec due; /* when the timer should fire */
@@ -67,6 +71,10 @@ struct hc_checker {
 	struct event *timeout_ev;
 	struct hc_target *targets;
 	uint32_t rng;
+	/* Certificate stores shared by probes, or NULL when libcurl does
+	 * not use our OpenSSL: then it reads CA files itself. */
+	struct hc_castore *castore;
+	char *sys_cafile, *sys_capath; /* libcurl's defaults, or NULL */
 };
 
 static uint32_t next_rand(struct hc_checker *c)
@@ -168,6 +176,46 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* libcurl made a fresh SSL_CTX for the connection; it trusts what the
+ * probe's shared store trusts (the SSL_CTX takes its own reference). */
+static CURLcode on_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
+{
+	struct hc_target *t = arg;
+	SSL_CTX_set1_cert_store(ssl_ctx, t->store);
+	return CURLE_OK;
+}
+
+/* Points the probe at the certificates it trusts: ca_file, or libcurl's
+ * default bundle and directory (the system store). Only ca_file when it is
+ * set: libcurl's default directory is not searched as well. */
+static void set_trust(struct hc_target *t)
+{
+	struct hc_checker *c = t->chk;
+	const struct conf_check *k = &t->check;
+	CURL *e = t->easy;
+	const char *file = k->ca_file ? k->ca_file : c->sys_cafile;
+	const char *dir = k->ca_file ? NULL : c->sys_capath;
+	if (c->castore && !k->insecure &&
+	    hc_castore_get(c->castore, file, dir, &t->store) == 0 &&
+	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) ==
+		CURLE_OK) {
+		curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t);
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700
+		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+		return;
+	}
+	/* Left to libcurl, which also says why a file cannot be used. */
+	X509_STORE_free(t->store);
+	t->store = NULL;
+	if (k->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
+}
+
 static void probe_start(struct hc_target *t)
 {
 	struct hc_checker *c = t->chk;
@@ -197,8 +245,7 @@ static void probe_start(struct hc_target *t)
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "geosteer/" PACKAGE_VERSION);
-	if (k->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+	set_trust(t);
 	if (k->cert_file)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, k->cert_file);
 	if (k->key_file)
@@ -210,6 +257,8 @@ static void probe_start(struct hc_target *t)
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		log_err("health: %s/%s %s: cannot start a probe", t->service,
 			t->region, t->address);
+		X509_STORE_free(t->store);
+		t->store = NULL;
 		return;
 	}
 	t->in_flight = true;
@@ -361,6 +410,8 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
 	curl_multi_remove_handle(c->multi, e);
 	t->in_flight = false;
+	X509_STORE_free(t->store);
+	t->store = NULL;
 
 	struct hc_outcome o = {
 	    .curl_code = res,
@@ -479,6 +530,42 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* Shared certificate stores are handed to libcurl as OpenSSL objects, so
+ * only when libcurl runs on the OpenSSL major version we were built with;
+ * otherwise libcurl keeps reading CA files for each connection. */
+static void share_stores(struct hc_checker *c)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *ssl = v->ssl_version ? v->ssl_version : "none";
+	char want[32];
+	snprintf(want, sizeof(want), "OpenSSL/%d.", OPENSSL_VERSION_MAJOR);
+	if (strncmp(ssl, want, strlen(want)) != 0 ||
+	    (unsigned long)OPENSSL_VERSION_MAJOR !=
+		OpenSSL_version_num() >> 28) {
+		log_info("health: libcurl uses %s, not the OpenSSL %d "
+			 "geosteerd was built with: CA files are read for "
+			 "every probe",
+			 ssl, OPENSSL_VERSION_MAJOR);
+		return;
+	}
+#if LIBCURL_VERSION_NUM >= 0x075400
+	CURL *e = curl_easy_init();
+	char *file = NULL, *dir = NULL;
+	if (e) {
+		curl_easy_getinfo(e, CURLINFO_CAINFO, &file);
+		curl_easy_getinfo(e, CURLINFO_CAPATH, &dir);
+		c->sys_cafile = file ? gs_xstrdup(file) : NULL;
+		c->sys_capath = dir ? gs_xstrdup(dir) : NULL;
+		curl_easy_cleanup(e);
+	}
+#endif
+	c->castore = hc_castore_new();
+	log_debug("health: probes share certificate stores (libcurl with %s; "
+		  "system store %s, %s)",
+		  ssl, c->sys_cafile ? c->sys_cafile : "none",
+		  c->sys_capath ? c->sys_capath : "none");
+}
+
 struct hc_checker *hc_checker_new(struct event_base *base)
 {
 	struct hc_checker *c = gs_xcalloc(1, sizeof(*c));
@@ -497,6 +584,7 @@ struct hc_checker *hc_checker_new(struct event_base *base)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	share_stores(c);
 	return c;
 }
 
@@ -506,6 +594,7 @@ static void target_free(struct hc_target *t)
 		curl_multi_remove_handle(t->chk->multi, t->easy);
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
+	X509_STORE_free(t->store);
 	curl_slist_free_all(t->resolve);
 	if (t->timer)
 		event_free(t->timer);
@@ -537,6 +626,9 @@ void hc_checker_free(struct hc_checker *c)
 	}
 	event_free(c->timeout_ev);
 	curl_multi_cleanup(c->multi);
+	hc_castore_free(c->castore);
+	free(c->sys_cafile);
+	free(c->sys_capath);
 	free(c);
 }
 
