@@ -71,11 +71,16 @@ struct hc_checker {
 	struct event *timeout_ev;
 	struct hc_target *targets;
 	uint32_t rng;
+	double first_pace; /* from the last hc_checker_schedule() to the
+			    * last first probe it set, in seconds */
 	/* Certificate stores shared by probes, or NULL when libcurl does
 	 * not use our OpenSSL: then it reads CA files itself. */
 	struct hc_castore *castore;
 	char *sys_cafile, *sys_capath; /* libcurl's defaults, or NULL */
 };
+
+/* New targets' first probes start at most this far apart (seconds). */
+#define HC_FIRST_STEP 0.005
 
 static uint32_t next_rand(struct hc_checker *c)
 {
@@ -301,15 +306,11 @@ static void set_timer(struct hc_target *t, double d)
 	evtimer_add(t->timer, &tv);
 }
 
-static void schedule_next(struct hc_target *t, bool first)
+static void schedule_next(struct hc_target *t)
 {
-	/* After the first probe (all of which run together at start) each
-	 * target takes a random phase within its interval, so probes spread
-	 * evenly instead of arriving in one burst every interval. */
-	uint32_t rnd = next_rand(t->chk);
-	double d = first ? t->check.interval * ((double)rnd / 4294967296.0)
-			 : hc_jitter(t->check.interval, rnd);
-	set_timer(t, d);
+	/* First probes were spread over an interval (hc_checker_schedule);
+	 * the jitter keeps targets from falling into step again. */
+	set_timer(t, hc_jitter(t->check.interval, next_rand(t->chk)));
 	t->scheduled = true;
 }
 
@@ -459,10 +460,9 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 		check_free(&t->pending);
 		t->has_pending = false;
 	}
-	bool first = !t->had_verdict;
 	if (r.verdict != HC_INCONCLUSIVE)
 		t->had_verdict = true;
-	schedule_next(t, first);
+	schedule_next(t);
 }
 
 static void check_done(struct hc_checker *c)
@@ -690,12 +690,30 @@ void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag)
 
 void hc_checker_schedule(struct hc_checker *c)
 {
+	/* New targets' first probes start one after another, at the rate
+	 * the steady state will have (the shortest of their intervals over
+	 * their number) but at least every HC_FIRST_STEP. A thousand
+	 * handshakes at once hold the loop for most of a second, make every
+	 * probe due meanwhile late, and time out on a busy machine. */
+	size_t n = 0;
+	double interval = 0;
+	for (const struct hc_target *t = c->targets; t; t = t->next) {
+		if (t->scheduled || t->in_flight)
+			continue;
+		if (n++ == 0 || t->check.interval < interval)
+			interval = t->check.interval;
+	}
+	double step = HC_FIRST_STEP;
+	if (n && interval / (double)n < step)
+		step = interval / (double)n;
+	size_t i = 0;
 	for (struct hc_target *t = c->targets; t; t = t->next) {
 		if (t->scheduled || t->in_flight)
 			continue;
 		t->scheduled = true;
-		set_timer(t, 0);
+		set_timer(t, step * (double)i++);
 	}
+	c->first_pace = n ? step * (double)(n - 1) : 0;
 }
 
 static bool first_round_done(const struct hc_checker *c)
@@ -720,10 +738,10 @@ void hc_checker_first_round(struct hc_checker *c, double max_wait)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double spent = (double)(now.tv_sec - start.tv_sec) +
 			       (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-		if (spent > max_wait) {
+		if (spent > c->first_pace + max_wait) {
 			log_warn("health: first round not complete after "
 				 "%.1fs, answering anyway",
-				 max_wait);
+				 spent);
 			break;
 		}
 		evtimer_add(wake, &tv);

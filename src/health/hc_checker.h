@@ -61,12 +61,15 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 /* Drops the reference taken by hc_checker_target(). */
 void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag);
 
-/* Starts probing targets that are not scheduled yet (new ones probe at
- * once). */
+/* Starts probing targets that are not scheduled yet. Their first probes
+ * start one after another, spread over the shortest of their intervals
+ * but at most 5 ms apart; each later probe follows its target's own
+ * (jittered) interval. */
 void hc_checker_schedule(struct hc_checker *c);
 
 /* Runs base until every target has a first verdict, or for at most
- * max_wait seconds. Startup only, before the DNS servers start. */
+ * max_wait seconds after the last first probe was due. Startup only,
+ * before the DNS servers start. */
 void hc_checker_first_round(struct hc_checker *c, double max_wait);
 
 const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c);
