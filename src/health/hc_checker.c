@@ -221,13 +221,21 @@ static void set_trust(struct hc_target *t)
 	}
 }
 
+static void schedule_next(struct hc_target *t);
+
 static void probe_start(struct hc_target *t)
 {
 	struct hc_checker *c = t->chk;
-	if (!t->easy)
-		t->easy = curl_easy_init();
-	else
-		curl_easy_reset(t->easy);
+	/* A handle per probe, freed when it ends: an idle handle keeps
+	 * buffers and state that a thousand targets would hold for nothing,
+	 * and making one costs little next to a handshake. */
+	t->easy = curl_easy_init();
+	if (!t->easy) {
+		log_err("health: %s/%s %s: cannot start a probe (no memory)",
+			t->service, t->region, t->address);
+		schedule_next(t);
+		return;
+	}
 	CURL *e = t->easy;
 	const struct conf_check *k = &t->check;
 	long timeout_ms = (long)(k->timeout * 1000.0);
@@ -264,6 +272,9 @@ static void probe_start(struct hc_target *t)
 			t->region, t->address);
 		X509_STORE_free(t->store);
 		t->store = NULL;
+		curl_easy_cleanup(e);
+		t->easy = NULL;
+		schedule_next(t);
 		return;
 	}
 	t->in_flight = true;
@@ -427,6 +438,8 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	};
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
+	curl_easy_cleanup(e); /* after the outcome: redirect was its own */
+	t->easy = NULL;
 	free(t->body);
 	t->body = NULL;
 	t->body_len = t->body_cap = 0;
