@@ -269,8 +269,17 @@ static int run(const char *conf_path)
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		log_fatal("cannot initialize libcurl");
-	d.base = event_base_new();
-	if (!d.base)
+	/* Two priorities, so that health probes start on time
+	 * (hc_checker_new): their timers come first, and the loop stops
+	 * running other callbacks after 10 ms to look at them. */
+	struct event_config *cfg = event_config_new();
+	const struct timeval slice = {0, 10000};
+	if (!cfg ||
+	    event_config_set_max_dispatch_interval(cfg, &slice, -1, 1) != 0)
+		log_fatal("cannot create the event loop");
+	d.base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (!d.base || event_base_priority_init(d.base, 2) != 0)
 		log_fatal("cannot create the event loop");
 	d.checker = hc_checker_new(d.base);
 	if (!d.checker)

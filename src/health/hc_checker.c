@@ -579,6 +579,15 @@ static void share_stores(struct hc_checker *c)
 		  c->sys_capath ? c->sys_capath : "none");
 }
 
+/* Probe timers and libcurl's timer (which starts the connections) run
+ * first when the base has priorities: a backlog of socket callbacks,
+ * after the process waited for a CPU, must not make probes late. */
+static void set_priority(struct hc_checker *c, struct event *ev)
+{
+	if (ev && event_base_get_npriorities(c->base) > 1)
+		event_priority_set(ev, 0);
+}
+
 struct hc_checker *hc_checker_new(struct event_base *base)
 {
 	struct hc_checker *c = gs_xcalloc(1, sizeof(*c));
@@ -593,6 +602,7 @@ struct hc_checker *hc_checker_new(struct event_base *base)
 	    c->rng == 0)
 		c->rng = 0x9e3779b9u;
 	c->timeout_ev = evtimer_new(base, on_curl_timeout, c);
+	set_priority(c, c->timeout_ev);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -668,6 +678,7 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 		atomic_init(&t->flag.up, initial_up);
 		t->fips = -1;
 		t->timer = evtimer_new(c->base, on_probe_timer, t);
+		set_priority(c, t->timer);
 		t->next = c->targets;
 		c->targets = t;
 	}

@@ -45,7 +45,9 @@ struct hc_checker_stats {
 	struct hc_lateness first, steady;
 };
 
-/* Creates a checker on base. Returns NULL (logged) if libcurl fails. */
+/* Creates a checker on base. When base has more than one priority
+ * (event_base_priority_init), the checker's timers take priority 0, the
+ * highest. Returns NULL (logged) if libcurl fails. */
 struct hc_checker *hc_checker_new(struct event_base *base);
 void hc_checker_free(struct hc_checker *c);
 
