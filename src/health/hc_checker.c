@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "health/hc_castore.h"
 #include "health/hc_checker.h"
 
 struct hc_target {
@@ -42,10 +45,12 @@ struct hc_target {
 	int fips; /* -1 unknown */
 
 	CURL *easy;
+	X509_STORE *store; /* the running probe's, or NULL */
 	struct curl_slist *resolve;
 	struct event *timer;
 	struct timespec due; /* when the timer should fire */
 	bool in_flight, scheduled;
+	bool started; /* its first probe has started */
 	char errbuf[CURL_ERROR_SIZE];
 	char *body; /* the running probe's body; freed when it ends */
 	size_t body_len, body_cap;
@@ -68,7 +73,16 @@ struct hc_checker {
 	struct event *timeout_ev;
 	struct hc_target *targets;
 	uint32_t rng;
+	double first_pace; /* from the last hc_checker_schedule() to the
+			    * last first probe it set, in seconds */
+	/* Certificate stores shared by probes, or NULL when libcurl does
+	 * not use our OpenSSL: then it reads CA files itself. */
+	struct hc_castore *castore;
+	char *sys_cafile, *sys_capath; /* libcurl's defaults, or NULL */
 };
+
+/* New targets' first probes start at most this far apart (seconds). */
+#define HC_FIRST_STEP 0.005
 
 static uint32_t next_rand(struct hc_checker *c)
 {
@@ -169,13 +183,61 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* libcurl made a fresh SSL_CTX for the connection; it trusts what the
+ * probe's shared store trusts (the SSL_CTX takes its own reference). */
+static CURLcode on_ssl_ctx(CURL *e, void *ssl_ctx, void *arg)
+{
+	struct hc_target *t = arg;
+	SSL_CTX_set1_cert_store(ssl_ctx, t->store);
+	return CURLE_OK;
+}
+
+/* Points the probe at the certificates it trusts: ca_file, or libcurl's
+ * default bundle and directory (the system store). Only ca_file when it is
+ * set: libcurl's default directory is not searched as well. */
+static void set_trust(struct hc_target *t)
+{
+	struct hc_checker *c = t->chk;
+	const struct conf_check *k = &t->check;
+	CURL *e = t->easy;
+	const char *file = k->ca_file ? k->ca_file : c->sys_cafile;
+	const char *dir = k->ca_file ? NULL : c->sys_capath;
+	if (c->castore && !k->insecure &&
+	    hc_castore_get(c->castore, file, dir, &t->store) == 0 &&
+	    curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) ==
+		CURLE_OK) {
+		curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, t);
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700
+		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+		return;
+	}
+	/* Left to libcurl, which also says why a file cannot be used. */
+	X509_STORE_free(t->store);
+	t->store = NULL;
+	if (k->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
+}
+
+static void schedule_next(struct hc_target *t);
+
 static void probe_start(struct hc_target *t)
 {
 	struct hc_checker *c = t->chk;
-	if (!t->easy)
-		t->easy = curl_easy_init();
-	else
-		curl_easy_reset(t->easy);
+	/* A handle per probe, freed when it ends: an idle handle keeps
+	 * buffers and state that a thousand targets would hold for nothing,
+	 * and making one costs little next to a handshake. */
+	t->easy = curl_easy_init();
+	if (!t->easy) {
+		log_err("health: %s/%s %s: cannot start a probe (no memory)",
+			t->service, t->region, t->address);
+		schedule_next(t);
+		return;
+	}
 	CURL *e = t->easy;
 	const struct conf_check *k = &t->check;
 	long timeout_ms = (long)(k->timeout * 1000.0);
@@ -198,8 +260,7 @@ static void probe_start(struct hc_target *t)
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "geosteer/" PACKAGE_VERSION);
-	if (k->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, k->ca_file);
+	set_trust(t);
 	if (k->cert_file)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, k->cert_file);
 	if (k->key_file)
@@ -211,6 +272,11 @@ static void probe_start(struct hc_target *t)
 	if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
 		log_err("health: %s/%s %s: cannot start a probe", t->service,
 			t->region, t->address);
+		X509_STORE_free(t->store);
+		t->store = NULL;
+		curl_easy_cleanup(e);
+		t->easy = NULL;
+		schedule_next(t);
 		return;
 	}
 	t->in_flight = true;
@@ -227,12 +293,14 @@ static double seconds_since(const struct timespec *t)
 static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct hc_target *t = arg;
-	struct hc_checker_stats *st = &t->chk->stats;
+	struct hc_lateness *st =
+	    t->started ? &t->chk->stats.steady : &t->chk->stats.first;
 	double late = seconds_since(&t->due);
-	if (late > st->max_late)
-		st->max_late = late;
-	st->sum_late += late > 0 ? late : 0;
+	if (late > st->max)
+		st->max = late;
+	st->sum += late > 0 ? late : 0;
 	st->probes++;
+	t->started = true;
 	if (!t->in_flight)
 		probe_start(t);
 }
@@ -251,15 +319,11 @@ static void set_timer(struct hc_target *t, double d)
 	evtimer_add(t->timer, &tv);
 }
 
-static void schedule_next(struct hc_target *t, bool first)
+static void schedule_next(struct hc_target *t)
 {
-	/* After the first probe (all of which run together at start) each
-	 * target takes a random phase within its interval, so probes spread
-	 * evenly instead of arriving in one burst every interval. */
-	uint32_t rnd = next_rand(t->chk);
-	double d = first ? t->check.interval * ((double)rnd / 4294967296.0)
-			 : hc_jitter(t->check.interval, rnd);
-	set_timer(t, d);
+	/* First probes were spread over an interval (hc_checker_schedule);
+	 * the jitter keeps targets from falling into step again. */
+	set_timer(t, hc_jitter(t->check.interval, next_rand(t->chk)));
 	t->scheduled = true;
 }
 
@@ -360,6 +424,8 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
 	curl_multi_remove_handle(c->multi, e);
 	t->in_flight = false;
+	X509_STORE_free(t->store);
+	t->store = NULL;
 
 	struct hc_outcome o = {
 	    .curl_code = res,
@@ -376,6 +442,8 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
 	t->has_result = true;
 	t->last = r.verdict;
+	curl_easy_cleanup(e); /* after the outcome: redirect was its own */
+	t->easy = NULL;
 	free(t->body);
 	t->body = NULL;
 	t->body_len = t->body_cap = 0;
@@ -409,10 +477,9 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 		check_free(&t->pending);
 		t->has_pending = false;
 	}
-	bool first = !t->had_verdict;
 	if (r.verdict != HC_INCONCLUSIVE)
 		t->had_verdict = true;
-	schedule_next(t, first);
+	schedule_next(t);
 }
 
 static void check_done(struct hc_checker *c)
@@ -480,6 +547,51 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* Shared certificate stores are handed to libcurl as OpenSSL objects, so
+ * only when libcurl runs on the OpenSSL major version we were built with;
+ * otherwise libcurl keeps reading CA files for each connection. */
+static void share_stores(struct hc_checker *c)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const char *ssl = v->ssl_version ? v->ssl_version : "none";
+	char want[32];
+	snprintf(want, sizeof(want), "OpenSSL/%d.", OPENSSL_VERSION_MAJOR);
+	if (strncmp(ssl, want, strlen(want)) != 0 ||
+	    (unsigned long)OPENSSL_VERSION_MAJOR !=
+		OpenSSL_version_num() >> 28) {
+		log_info("health: libcurl uses %s, not the OpenSSL %d "
+			 "geosteerd was built with: CA files are read for "
+			 "every probe",
+			 ssl, OPENSSL_VERSION_MAJOR);
+		return;
+	}
+#if LIBCURL_VERSION_NUM >= 0x075400
+	CURL *e = curl_easy_init();
+	char *file = NULL, *dir = NULL;
+	if (e) {
+		curl_easy_getinfo(e, CURLINFO_CAINFO, &file);
+		curl_easy_getinfo(e, CURLINFO_CAPATH, &dir);
+		c->sys_cafile = file ? gs_xstrdup(file) : NULL;
+		c->sys_capath = dir ? gs_xstrdup(dir) : NULL;
+		curl_easy_cleanup(e);
+	}
+#endif
+	c->castore = hc_castore_new();
+	log_debug("health: probes share certificate stores (libcurl with %s; "
+		  "system store %s, %s)",
+		  ssl, c->sys_cafile ? c->sys_cafile : "none",
+		  c->sys_capath ? c->sys_capath : "none");
+}
+
+/* Probe timers and libcurl's timer (which starts the connections) run
+ * first when the base has priorities: a backlog of socket callbacks,
+ * after the process waited for a CPU, must not make probes late. */
+static void set_priority(struct hc_checker *c, struct event *ev)
+{
+	if (ev && event_base_get_npriorities(c->base) > 1)
+		event_priority_set(ev, 0);
+}
+
 struct hc_checker *hc_checker_new(struct event_base *base)
 {
 	struct hc_checker *c = gs_xcalloc(1, sizeof(*c));
@@ -494,10 +606,12 @@ struct hc_checker *hc_checker_new(struct event_base *base)
 	    c->rng == 0)
 		c->rng = 0x9e3779b9u;
 	c->timeout_ev = evtimer_new(base, on_curl_timeout, c);
+	set_priority(c, c->timeout_ev);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+	share_stores(c);
 	return c;
 }
 
@@ -507,6 +621,7 @@ static void target_free(struct hc_target *t)
 		curl_multi_remove_handle(t->chk->multi, t->easy);
 	if (t->easy)
 		curl_easy_cleanup(t->easy);
+	X509_STORE_free(t->store);
 	curl_slist_free_all(t->resolve);
 	if (t->timer)
 		event_free(t->timer);
@@ -538,6 +653,9 @@ void hc_checker_free(struct hc_checker *c)
 	}
 	event_free(c->timeout_ev);
 	curl_multi_cleanup(c->multi);
+	hc_castore_free(c->castore);
+	free(c->sys_cafile);
+	free(c->sys_capath);
 	free(c);
 }
 
@@ -564,6 +682,7 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 		atomic_init(&t->flag.up, initial_up);
 		t->fips = -1;
 		t->timer = evtimer_new(c->base, on_probe_timer, t);
+		set_priority(c, t->timer);
 		t->next = c->targets;
 		c->targets = t;
 	}
@@ -599,12 +718,30 @@ void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag)
 
 void hc_checker_schedule(struct hc_checker *c)
 {
+	/* New targets' first probes start one after another, at the rate
+	 * the steady state will have (the shortest of their intervals over
+	 * their number) but at least every HC_FIRST_STEP. A thousand
+	 * handshakes at once hold the loop for most of a second, make every
+	 * probe due meanwhile late, and time out on a busy machine. */
+	size_t n = 0;
+	double interval = 0;
+	for (const struct hc_target *t = c->targets; t; t = t->next) {
+		if (t->scheduled || t->in_flight)
+			continue;
+		if (n++ == 0 || t->check.interval < interval)
+			interval = t->check.interval;
+	}
+	double step = HC_FIRST_STEP;
+	if (n && interval / (double)n < step)
+		step = interval / (double)n;
+	size_t i = 0;
 	for (struct hc_target *t = c->targets; t; t = t->next) {
 		if (t->scheduled || t->in_flight)
 			continue;
 		t->scheduled = true;
-		set_timer(t, 0);
+		set_timer(t, step * (double)i++);
 	}
+	c->first_pace = n ? step * (double)(n - 1) : 0;
 }
 
 static bool first_round_done(const struct hc_checker *c)
@@ -629,10 +766,10 @@ void hc_checker_first_round(struct hc_checker *c, double max_wait)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double spent = (double)(now.tv_sec - start.tv_sec) +
 			       (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-		if (spent > max_wait) {
+		if (spent > c->first_pace + max_wait) {
 			log_warn("health: first round not complete after "
 				 "%.1fs, answering anyway",
-				 max_wait);
+				 spent);
 			break;
 		}
 		evtimer_add(wake, &tv);

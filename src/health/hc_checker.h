@@ -35,13 +35,21 @@ struct hc_target_info {
 
 /* How punctual the probes are: a probe's lateness is the time from when
  * its timer was due to when it ran (the event loop was busy). */
-struct hc_checker_stats {
+struct hc_lateness {
 	unsigned long probes;
-	double max_late; /* seconds */
-	double sum_late;
+	double max; /* seconds */
+	double sum;
 };
 
-/* Creates a checker on base. Returns NULL (logged) if libcurl fails. */
+/* Kept apart: each target's first probe (the first round at start, and
+ * targets a reload adds), and every later one (the steady state). */
+struct hc_checker_stats {
+	struct hc_lateness first, steady;
+};
+
+/* Creates a checker on base. When base has more than one priority
+ * (event_base_priority_init), the checker's timers take priority 0, the
+ * highest. Returns NULL (logged) if libcurl fails. */
 struct hc_checker *hc_checker_new(struct event_base *base);
 void hc_checker_free(struct hc_checker *c);
 
@@ -57,12 +65,15 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 /* Drops the reference taken by hc_checker_target(). */
 void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag);
 
-/* Starts probing targets that are not scheduled yet (new ones probe at
- * once). */
+/* Starts probing targets that are not scheduled yet. Their first probes
+ * start one after another, spread over the shortest of their intervals
+ * but at most 5 ms apart; each later probe follows its target's own
+ * (jittered) interval. */
 void hc_checker_schedule(struct hc_checker *c);
 
 /* Runs base until every target has a first verdict, or for at most
- * max_wait seconds. Startup only, before the DNS servers start. */
+ * max_wait seconds after the last first probe was due. Startup only,
+ * before the DNS servers start. */
 void hc_checker_first_round(struct hc_checker *c, double max_wait);
 
 const struct hc_checker_stats *hc_checker_stats(const struct hc_checker *c);
