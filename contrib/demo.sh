@@ -45,7 +45,7 @@ CONF
 ./geosteerd -c "$dir/demo.conf" --check
 ./geosteerd -c "$dir/demo.conf" &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill "$pid" 2>/dev/null || :; wait "$pid" 2>/dev/null || :; rm -rf "$dir"' EXIT
 i=0
 until dig +short +time=1 +tries=1 @127.0.0.1 -p "$port" example.org SOA \
 	>/dev/null 2>&1; do
@@ -91,4 +91,5 @@ printf '%-16s -> %s\n' "-b 127.0.0.2" \
 	"$(dig +short -b 127.0.0.2 @127.0.0.1 -p "$port" teleport.example.org A)"
 kill "$pid"
 wait "$pid"
+trap 'rm -rf "$dir"' EXIT
 echo "demo done: geosteerd answered and stopped cleanly"
