@@ -321,11 +321,11 @@ static const char *service_state_text(const char *state)
 	if (!state)
 		return "?";
 	if (!strcmp(state, "fail-open"))
-		return "DOWN, failing open (every region answers)";
+		return "DOWN, failing open (regions not drained answer)";
 	if (!strcmp(state, "fail-closed"))
 		return "DOWN, failing closed (SERVFAIL)";
 	if (!strcmp(state, "all-drained"))
-		return "DOWN, every region is drained";
+		return "DOWN, every region is drained (SERVFAIL)";
 	return state;
 }
 
