@@ -105,6 +105,18 @@ static int arg_str(json_t *args, const char *key, size_t max,
 			      max);
 		return -1;
 	}
+	/* These strings end up in log lines and in the status table: no
+	 * line breaks or terminal controls. */
+	for (const unsigned char *p =
+		 (const unsigned char *)json_string_value(v);
+	     *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			*reply = fail("%s: must not contain control "
+				      "characters",
+				      key);
+			return -1;
+		}
+	}
 	*out = json_string_value(v);
 	return 0;
 }

@@ -1120,6 +1120,14 @@ class ControlSocket(ControlCase):
             self.assertTrue(reply["error"], reply)
             reply = raw_call(s, "drain", {"service": "teleport"})  # no region
             self.assertIs(reply["ok"], False, reply)
+            # a reason that would forge a log line is refused, and
+            # nothing is drained
+            reply = raw_call(s, "drain", {
+                "region": EU, "service": "teleport",
+                "reason": "x\ngeosteerd[err]: forged"})
+            self.assertIs(reply["ok"], False, reply)
+            self.assertIn("control characters", reply["error"], reply)
+            self.assertNotIn("forged", self.d.log())
         finally:
             s.close()
         for junk in (b"not json\n", b"[1,2]\n", b"\x00\xff\xfe\n",
