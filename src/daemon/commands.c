@@ -138,17 +138,25 @@ static void collect(void *arg, const struct hc_target_info *t)
 	in->v[in->n++] = *t;
 }
 
+static int info_cmp(const void *a, const void *b)
+{
+	const struct hc_target_info *x = a, *y = b;
+	int r = strcmp(x->service, y->service);
+	if (!r)
+		r = strcmp(x->region, y->region);
+	return r ? r : strcmp(x->address, y->address);
+}
+
+/* hc_checker_foreach() gives the targets sorted the same way. */
 static const struct hc_target_info *find_info(const struct infos *in,
 					      const char *svc,
 					      const char *region,
 					      const char *addr)
 {
-	for (size_t i = 0; i < in->n; i++)
-		if (strcmp(in->v[i].service, svc) == 0 &&
-		    strcmp(in->v[i].region, region) == 0 &&
-		    strcmp(in->v[i].address, addr) == 0)
-			return &in->v[i];
-	return NULL;
+	struct hc_target_info key = {
+	    .service = svc, .region = region, .address = addr};
+	return in->n ? bsearch(&key, in->v, in->n, sizeof(*in->v), info_cmp)
+		     : NULL;
 }
 
 static const char *const verdict_names[] = {"pass", "fail", "inconclusive"};
