@@ -254,6 +254,8 @@ EOF
 {
   "listen": ["127.0.0.1:$dns_port"],
   "workers": 1,
+  "control_socket": "control.sock",
+  "state_file": "state.json",
   "zones": [ { "origin": "$origin", "file": "$origin.zone" } ],
   "services": [
 EOF

@@ -163,6 +163,8 @@ write_config() { # server dir port
 {
   "listen": ["127.0.0.1:$port"],
   "workers": 1,
+  "control_socket": "control.sock",
+  "state_file": "state.json",
   "zones": [ { "origin": "$origin", "file": "$d/$origin.zone" } ]
 }
 EOF
