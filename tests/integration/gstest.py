@@ -56,26 +56,24 @@ NOBODY_GID = 65534
 # tools and the daemon binary
 
 
-def geosteerd_path():
-    path = os.environ.get("GEOSTEERD")
+def _program_path(env, name):
+    """$env, else $GS_BUILDDIR/name, else name at the top of the tree."""
+    path = os.environ.get(env)
     if path:
         return path
     builddir = os.environ.get("GS_BUILDDIR")
     if builddir:
-        return os.path.join(builddir, "geosteerd")
-    return os.path.normpath(os.path.join(HERE, "..", "..", "geosteerd"))
+        return os.path.join(builddir, name)
+    return os.path.normpath(os.path.join(HERE, "..", "..", name))
+
+
+def geosteerd_path():
+    return _program_path("GEOSTEERD", "geosteerd")
 
 
 def geosteer_path():
-    """The CLI: $GEOSTEER, else $GS_BUILDDIR/geosteer, else the top of the
-    tree."""
-    path = os.environ.get("GEOSTEER")
-    if path:
-        return path
-    builddir = os.environ.get("GS_BUILDDIR")
-    if builddir:
-        return os.path.join(builddir, "geosteer")
-    return os.path.normpath(os.path.join(HERE, "..", "..", "geosteer"))
+    """The CLI."""
+    return _program_path("GEOSTEER", "geosteer")
 
 
 def check_cli():
