@@ -90,22 +90,7 @@ need_pkgs openssl curl bind9-dnsutils procps iproute2
 
 # ---- geosteerd binary ------------------------------------------------------
 
-if [ -z "${GEOSTEERD:-}" ]; then
-	build=${HBENCH_BUILDDIR:-${TMPDIR:-/tmp}/geosteer-bench-build}
-	"$top/contrib/deps.sh"
-	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
-	mkdir -p "$build"
-	echo "hbench: building geosteerd in $build (optimized, no sanitizers)"
-	(
-		cd "$build"
-		[ -f Makefile ] || "$top/configure" -q
-		make -s -j"$(nproc)" geosteerd \
-			AUTOMAKE=: ACLOCAL=: AUTOCONF=: AUTOHEADER=: >/dev/null
-	)
-	GEOSTEERD=$build/geosteerd
-fi
-[ -x "$GEOSTEERD" ] || die "GEOSTEERD=$GEOSTEERD is not an executable"
-GEOSTEERD=$(cd "$(dirname "$GEOSTEERD")" && pwd)/$(basename "$GEOSTEERD")
+bench_geosteerd "$top" "${HBENCH_BUILDDIR:-${TMPDIR:-/tmp}/geosteer-bench-build}"
 
 # ---- work dir and cleanup --------------------------------------------------
 

@@ -49,3 +49,26 @@ port_busy() {
 	ss -Hlnu "sport = :$1" 2>/dev/null | grep -q . ||
 		ss -Hlnt "sport = :$1" 2>/dev/null | grep -q .
 }
+
+# Sets GEOSTEERD to an absolute path: as given, or built (optimized, no
+# sanitizers) from the tree at $1 in build directory $2.
+bench_geosteerd() {
+	local top=$1 build=$2
+	if [ -z "${GEOSTEERD:-}" ]; then
+		"$top/contrib/deps.sh"
+		[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
+		mkdir -p "$build"
+		echo "${BENCH_TAG:-bench}: building geosteerd in $build" \
+			"(optimized, no sanitizers)"
+		(
+			cd "$build" || exit 1
+			[ -f Makefile ] || "$top/configure" -q
+			make -s -j"$(nproc)" geosteerd \
+				AUTOMAKE=: ACLOCAL=: AUTOCONF=: AUTOHEADER=: \
+				>/dev/null
+		)
+		GEOSTEERD=$build/geosteerd
+	fi
+	[ -x "$GEOSTEERD" ] || die "GEOSTEERD=$GEOSTEERD is not an executable"
+	GEOSTEERD=$(cd "$(dirname "$GEOSTEERD")" && pwd)/$(basename "$GEOSTEERD")
+}

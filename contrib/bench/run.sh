@@ -78,22 +78,7 @@ need_pkgs dnsperf gdnsd knot ldnsutils bind9-dnsutils coreutils util-linux
 
 # ---- geosteerd binary ------------------------------------------------------
 
-if [ -z "${GEOSTEERD:-}" ]; then
-	build=${BENCH_BUILDDIR:-${TMPDIR:-/tmp}/geosteer-bench-build}
-	"$top/contrib/deps.sh"
-	[ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
-	mkdir -p "$build"
-	echo "bench: building geosteerd in $build (optimized, no sanitizers)"
-	(
-		cd "$build"
-		[ -f Makefile ] || "$top/configure" -q
-		make -s -j"$(nproc)" geosteerd \
-			AUTOMAKE=: ACLOCAL=: AUTOCONF=: AUTOHEADER=: >/dev/null
-	)
-	GEOSTEERD=$build/geosteerd
-fi
-[ -x "$GEOSTEERD" ] || die "GEOSTEERD=$GEOSTEERD is not an executable"
-GEOSTEERD=$(cd "$(dirname "$GEOSTEERD")" && pwd)/$(basename "$GEOSTEERD")
+bench_geosteerd "$top" "${BENCH_BUILDDIR:-${TMPDIR:-/tmp}/geosteer-bench-build}"
 
 # ---- work dir and cleanup --------------------------------------------------
 
