@@ -743,17 +743,27 @@ static bool has_answered(const struct steer_region *r, int family,
 int steer_pick(const struct steer_service *svc, const uint8_t *order,
 	       int family, enum steer_mode *mode)
 {
-	enum steer_mode m = steer_mode_now(svc);
+	/* The usual case in one pass: a usable region makes the mode
+	 * normal, and the nearest one with an address of the family is
+	 * the answer. */
+	bool any_usable = false;
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		const struct steer_region *r = &svc->regions[order[i]];
+		if (!steer_region_usable(r))
+			continue;
+		any_usable = true;
+		if (has_answered(r, family, STEER_NORMAL)) {
+			*mode = STEER_NORMAL;
+			return order[i];
+		}
+	}
+	enum steer_mode m = any_usable ? STEER_NORMAL : steer_mode_now(svc);
 	*mode = m;
-	if (m == STEER_FAIL_CLOSED || m == STEER_ALL_DRAINED)
+	if (m != STEER_FAIL_OPEN)
 		return -1;
 	for (uint16_t i = 0; i < svc->n_regions; i++) {
 		const struct steer_region *r = &svc->regions[order[i]];
-		if (steer_region_drained(r))
-			continue;
-		if (m == STEER_NORMAL && !steer_region_healthy(r))
-			continue;
-		if (has_answered(r, family, m))
+		if (!steer_region_drained(r) && has_answered(r, family, m))
 			return order[i];
 	}
 	return -1;
