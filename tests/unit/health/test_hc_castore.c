@@ -28,10 +28,11 @@ struct fixture {
 	char tmp[96];
 };
 
-static void copy(const char *from, const char *to)
+/* Writes from's bytes to to, with fopen mode "wb" (copy) or "ab". */
+static void put_file(const char *from, const char *to, const char *mode)
 {
 	char buf[4096];
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	FILE *in = fopen(from, "rb"), *out = fopen(to, mode);
 	assert_non_null(in);
 	assert_non_null(out);
 	size_t n;
@@ -41,17 +42,14 @@ static void copy(const char *from, const char *to)
 	assert_int_equal(fclose(out), 0);
 }
 
+static void copy(const char *from, const char *to)
+{
+	put_file(from, to, "wb");
+}
+
 static void append(const char *from, const char *to)
 {
-	char buf[4096];
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "ab");
-	assert_non_null(in);
-	assert_non_null(out);
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		assert_int_equal(fwrite(buf, 1, n, out), n);
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
+	put_file(from, to, "ab");
 }
 
 /* Replaces path with from the way a CA file is rotated: a new file
