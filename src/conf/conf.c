@@ -18,6 +18,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "conf/conf.h"
+#include "control/ctl_proto.h" /* the default socket and state file */
 
 /* The schema: every object in the file is described by a table of items,
  * each naming a key, its type, range and default, and where its value goes
@@ -1095,9 +1096,9 @@ static const struct item conf_items[] = {
     C_OBJECT(struct conf, "geoip", geoip, geoip_items),
     C_TABLE(struct conf, "services", services, n_services, &service_table),
     {.key = "control_socket", .type = T_PATH, FIELD(struct conf, control_socket),
-     .min = 1, .max = 107, .def_str = CONF_DEFAULT_CONTROL_SOCKET},
+     .min = 1, .max = 107, .def_str = CTL_DEFAULT_SOCKET},
     {.key = "state_file", .type = T_PATH, FIELD(struct conf, state_file),
-     .min = 1, .max = PATH_MAX - 1, .def_str = CONF_DEFAULT_STATE_FILE},
+     .min = 1, .max = PATH_MAX - 1, .def_str = CTL_DEFAULT_STATE},
     {.key = NULL},
 };
 

@@ -9,9 +9,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define CONF_DEFAULT_CONTROL_SOCKET "/run/geosteer/control.sock"
-#define CONF_DEFAULT_STATE_FILE "/var/lib/geosteer/state.json"
-
 struct conf_listen {
 	char *text; /* as written, e.g. "[::1]:5353" */
 	struct sockaddr_storage addr;

@@ -86,6 +86,7 @@
 #define CTL_VERSION 1
 #define CTL_REQUEST_MAX (64 * 1024)
 #define CTL_REPLY_MAX (16 * 1024 * 1024)
+/* The defaults of the config's control_socket and state_file. */
 #define CTL_DEFAULT_SOCKET "/run/geosteer/control.sock"
 #define CTL_DEFAULT_STATE "/var/lib/geosteer/state.json"
 /* Longest drain: a year. */
