@@ -10,9 +10,6 @@
 #include "common/errcode.h"
 #include "dns/answer.h"
 
-/* CNAME and DNAME steps followed within one answer. */
-#define MAX_CHAIN 8
-
 enum section { SEC_AN, SEC_NS, SEC_AR };
 
 void answer_ctx_init(struct answer_ctx *ctx)
@@ -67,12 +64,23 @@ static int put_rrset(struct answer_ctx *ctx, enum section sec,
 }
 
 /* NXDOMAIN and NODATA: the SOA in the authority section with the negative
- * TTL of RFC 2308 section 5. */
+ * TTL of RFC 2308 section 5, at most cap. */
 static void put_negative(struct answer_ctx *ctx, const struct zone *z,
-			 uint8_t rcode)
+			 uint8_t rcode, uint32_t cap)
 {
 	ctx->flags = (uint16_t)((ctx->flags & ~0xfu) | rcode);
-	put_rrset(ctx, SEC_NS, z->origin, z->soa, z->neg_ttl);
+	put_rrset(ctx, SEC_NS, z->origin, z->soa,
+		  z->neg_ttl < cap ? z->neg_ttl : cap);
+}
+
+/* The cap on the negative TTL for the cursor's name: at or under a
+ * steered name, the service's TTL, so that "no such data" is not cached
+ * longer than the addresses a failover would change. */
+static uint32_t neg_cap(const struct answer_ctx *ctx, const uint8_t *name,
+			size_t len)
+{
+	const struct steer_service *svc = steer_cover(ctx->v->steer, name, len);
+	return svc ? svc->ttl : UINT32_MAX;
 }
 
 /* A referral to the child zone at cut: NS in authority, glue in
@@ -137,6 +145,24 @@ static void cursor_set(struct cursor *c, const uint8_t *owner,
 	c->labels = wire_name_labels(lc);
 }
 
+/* True if the chain has reached name (lowercase) before: the query's
+ * name or a target already followed. Otherwise remembers it. */
+static bool chain_seen(struct answer_ctx *ctx, const uint8_t *name,
+		       size_t len)
+{
+	if (len == ctx->q.qname_len && memcmp(name, ctx->q.qname_lc, len) == 0)
+		return true;
+	for (unsigned i = 0; i < ctx->n_chain; i++)
+		if (ctx->chain_len[i] == len &&
+		    memcmp(ctx->chain[i], name, len) == 0)
+			return true;
+	if (ctx->n_chain < ANSWER_MAX_CHAIN) {
+		memcpy(ctx->chain[ctx->n_chain], name, len);
+		ctx->chain_len[ctx->n_chain++] = (uint8_t)len;
+	}
+	return false;
+}
+
 /* RFC 6672: answers with the DNAME at node n (an ancestor of the cursor's
  * name, whose labels start at offset off) and a synthesized CNAME, and
  * moves the cursor to the new name. Returns true if the chain goes on. */
@@ -145,8 +171,13 @@ static bool follow_dname(struct answer_ctx *ctx, const struct zone *z,
 			 struct cursor *c)
 {
 	const struct zone_rrset *dn = zone_node_rrset(n, DNS_T_DNAME);
+	for (unsigned i = 0; i < ctx->n_dnames; i++)
+		if (ctx->dnames[i] == n)
+			return false; /* a DNAME loop: this one is in already */
 	if (put_rrset(ctx, SEC_AN, n->name, dn, dn->ttl) != 0)
 		return false;
+	if (ctx->n_dnames < ANSWER_MAX_CHAIN)
+		ctx->dnames[ctx->n_dnames++] = n;
 	const uint8_t *target = dn->rdata + 2;
 	size_t tlen = get16(dn->rdata);
 	size_t len = off + tlen; /* the labels below n, then the target */
@@ -176,7 +207,8 @@ static bool follow_dname(struct answer_ctx *ctx, const struct zone *z,
 	wire_name_lower(syn_lc, syn, len);
 	cursor_set(c, syn, syn_lc, len);
 	return ctx->q.qtype != DNS_T_CNAME &&
-	       wire_name_is_sub(c->name, len, z->origin, z->origin_len);
+	       wire_name_is_sub(c->name, len, z->origin, z->origin_len) &&
+	       !chain_seen(ctx, c->name, len);
 }
 
 /* Answers with the CNAME at node and moves the cursor to its target.
@@ -195,8 +227,10 @@ static bool follow_cname(struct answer_ctx *ctx, const struct zone *z,
 	c->flip ^= 1;
 	wire_name_lower(lc, target, tlen);
 	cursor_set(c, target, lc, tlen);
-	/* A target outside the zone is for the client to follow. */
-	return wire_name_is_sub(lc, tlen, z->origin, z->origin_len);
+	/* A target outside the zone is for the client to follow; one the
+	 * chain has reached before ends it (a loop). */
+	return wire_name_is_sub(lc, tlen, z->origin, z->origin_len) &&
+	       !chain_seen(ctx, lc, tlen);
 }
 
 /* Finds the node answering for the cursor's name: the name itself or the
@@ -317,11 +351,15 @@ static uint16_t put_region(struct answer_ctx *ctx, const struct steer_region *r,
  * the TTL cut to at most 10 s; fail-closed, or every region drained,
  * answers SERVFAIL. */
 static void put_steered(struct answer_ctx *ctx, const struct zone *z,
-			const struct steer_service *svc, const uint8_t *owner)
+			const struct steer_service *svc, const struct cursor *c)
 {
 	const struct wire_query *q = &ctx->q;
+	const uint8_t *owner = c->owner;
 	struct steer_client cl;
 	uint8_t scope;
+	ctx->steered = svc;
+	ctx->steered_name = c->name;
+	ctx->steered_len = c->name_len;
 	unsigned extra = steer_client_of(ctx, &cl);
 	const uint8_t *order = steer_order(svc, &cl, &scope);
 	if (q->has_ecs && q->ecs_source > 0)
@@ -339,11 +377,9 @@ static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 					DNS_RC_SERVFAIL);
 		return;
 	}
+	uint32_t ttl = mode == STEER_FAIL_OPEN && svc->ttl > 10 ? 10 : svc->ttl;
 	if (ri >= 0) {
 		const struct steer_region *r = &svc->regions[ri];
-		uint32_t ttl = mode == STEER_FAIL_OPEN && svc->ttl > 10
-				   ? 10
-				   : svc->ttl;
 		uint16_t type = q->qtype;
 		if (type == DNS_T_ANY) {
 			type = DNS_T_AAAA;
@@ -354,7 +390,7 @@ static void put_steered(struct answer_ctx *ctx, const struct zone *z,
 		if (put_region(ctx, r, type, owner, ttl, mode) || ctx->tc)
 			return;
 	}
-	put_negative(ctx, z, DNS_RC_NOERROR);
+	put_negative(ctx, z, DNS_RC_NOERROR, ttl);
 }
 
 /* Answers from zone z, following CNAMEs and DNAMEs inside it. */
@@ -365,7 +401,7 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 	cursor_set(&c, ctx->q.qname, ctx->q.qname_lc, ctx->q.qname_len);
 
 	ctx->flags |= DNS_F_AA;
-	for (unsigned hop = 0; hop < MAX_CHAIN; hop++) {
+	for (unsigned hop = 0; hop < ANSWER_MAX_CHAIN; hop++) {
 		/* A steered name: addresses come from the service; its other
 		 * types, if any, from the zone. A name that exists in the
 		 * zone with its own addresses or alias is not covered by a
@@ -383,7 +419,7 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		}
 		if (svc && (qtype == DNS_T_A || qtype == DNS_T_AAAA ||
 			    qtype == DNS_T_ANY)) {
-			put_steered(ctx, z, svc, c.owner);
+			put_steered(ctx, z, svc, &c);
 			return;
 		}
 
@@ -403,7 +439,8 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		if (!node) {
 			/* A steered name exists even without zone data. */
 			put_negative(ctx, z,
-				     svc ? DNS_RC_NOERROR : DNS_RC_NXDOMAIN);
+				     svc ? DNS_RC_NOERROR : DNS_RC_NXDOMAIN,
+				     neg_cap(ctx, c.name, c.name_len));
 			return;
 		}
 		if (qtype != DNS_T_CNAME && (node->flags & ZONE_NODE_CNAME)) {
@@ -414,7 +451,8 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 			continue;
 		}
 		if (node->n_rrsets == 0) {
-			put_negative(ctx, z, DNS_RC_NOERROR);
+			put_negative(ctx, z, DNS_RC_NOERROR,
+				     neg_cap(ctx, c.name, c.name_len));
 			return;
 		}
 		if (qtype == DNS_T_ANY) {
@@ -427,10 +465,11 @@ static void answer_zone(struct answer_ctx *ctx, const struct zone *z)
 		if (rs)
 			put_rrset(ctx, SEC_AN, c.owner, rs, rs->ttl);
 		else
-			put_negative(ctx, z, DNS_RC_NOERROR);
+			put_negative(ctx, z, DNS_RC_NOERROR,
+				     neg_cap(ctx, c.name, c.name_len));
 		return;
 	}
-	/* MAX_CHAIN steps: a loop or an absurd chain; what we have stands. */
+	/* ANSWER_MAX_CHAIN steps: an absurd chain; what we have stands. */
 }
 
 static bool name_eq(const uint8_t *a, size_t alen, const char *b, size_t blen)
@@ -478,27 +517,31 @@ struct opt_plan {
 	size_t len;
 };
 
+/* The OPT record's length for what p says it carries. */
+static size_t opt_len(const struct answer_ctx *ctx, const struct answer_view *v,
+		      const struct opt_plan *p)
+{
+	size_t len = 11;
+	if (p->cookie)
+		len += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
+	if (p->nsid)
+		len += 4 + v->nsid_len;
+	if (p->ecs)
+		len += 4 + 4 + (ctx->q.ecs_source + 7u) / 8;
+	return len;
+}
+
 static struct opt_plan plan_opt(const struct answer_ctx *ctx,
 				const struct answer_view *v, bool full)
 {
 	const struct wire_query *q = &ctx->q;
-	struct opt_plan p = {.len = 11};
+	struct opt_plan p = {0};
 	if (!q->has_opt)
-		return (struct opt_plan){.len = 0};
-	if (q->has_cookie) {
-		p.cookie = true;
-		p.len += 4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN;
-	}
-	if (!full)
 		return p;
-	if (q->has_nsid && v->nsid) {
-		p.nsid = true;
-		p.len += 4 + v->nsid_len;
-	}
-	if (q->has_ecs) {
-		p.ecs = true;
-		p.len += 4 + 4 + (q->ecs_source + 7u) / 8;
-	}
+	p.cookie = q->has_cookie;
+	p.nsid = full && q->has_nsid && v->nsid;
+	p.ecs = full && q->has_ecs;
+	p.len = opt_len(ctx, v, &p);
 	return p;
 }
 
@@ -510,6 +553,7 @@ static int put_opt(struct answer_ctx *ctx, const struct answer_view *v,
 	struct wire_writer *w = &ctx->w;
 	uint32_t ttl =
 	    (uint32_t)ctx->ext_rcode << 24 | (q->edns_do ? EDNS_DO : 0);
+	struct wire_mark m = wire_mark(w);
 	int ret = 0;
 	ret |= wire_put_u8(w, 0);
 	ret |= wire_put_u16(w, DNS_T_OPT);
@@ -538,9 +582,35 @@ static int put_opt(struct answer_ctx *ctx, const struct answer_view *v,
 		ret |= wire_put_bytes(w, q->cookie, COOKIE_CLIENT_LEN);
 		ret |= wire_put_bytes(w, sc, sizeof(sc));
 	}
-	if (ret == 0)
-		ctx->ar++;
-	return ret;
+	if (ret != 0) {
+		wire_rewind(w, m);
+		return GS_ESPACE;
+	}
+	ctx->ar++;
+	return 0;
+}
+
+/* Writes the OPT record whole. When the question left no room for every
+ * option (a long name, a long NSID, a small payload), options are given
+ * up in turn, NSID first, then ECS, then the cookie, and the response is
+ * marked truncated so that the client can ask again over TCP: a response
+ * never carries a partial OPT. */
+static void put_opt_fitting(struct answer_ctx *ctx,
+			    const struct answer_view *v, struct opt_plan *p,
+			    const struct sockaddr *src, uint32_t now)
+{
+	bool *drop[] = {&p->nsid, &p->ecs, &p->cookie, NULL};
+	for (bool **d = drop;; d++) {
+		if (put_opt(ctx, v, p, src, now) == 0)
+			return;
+		while (*d && !**d)
+			d++;
+		if (!*d)
+			return; /* not even a bare OPT fits: none at all */
+		**d = false;
+		p->len = opt_len(ctx, v, p);
+		ctx->flags |= DNS_F_TC;
+	}
 }
 
 size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
@@ -559,7 +629,14 @@ size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
 	ctx->tc = false;
 	ctx->ext_rcode = 0;
 	ctx->ecs_scope = 0;
+	ctx->n_chain = ctx->n_dnames = 0;
+	ctx->steered = NULL;
+	/* RFC 1035 4.1.1: RD is copied into the response to a query, whatever
+	 * the rcode; for other opcodes the rest of the header means nothing
+	 * to us and nothing is echoed. */
 	ctx->flags = (uint16_t)(DNS_F_QR | (q->flags & 0x7800u));
+	if (DNS_OPCODE(q->flags) == DNS_OP_QUERY)
+		ctx->flags |= q->flags & DNS_F_RD;
 
 	size_t cap;
 	if (tcp)
@@ -590,7 +667,7 @@ size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
 			ctx->flags |= DNS_RC_FORMERR;
 	} else {
 		full = true;
-		ctx->flags |= q->flags & (DNS_F_RD | DNS_F_CD);
+		ctx->flags |= q->flags & DNS_F_CD;
 	}
 
 	struct opt_plan plan = plan_opt(ctx, v, full);
@@ -618,13 +695,13 @@ size_t answer_process(struct answer_ctx *ctx, const struct answer_view *v,
 			answer_zone(ctx, z);
 	}
 
-	if (ctx->tc) {
+	if (ctx->tc)
 		ctx->flags |= DNS_F_TC;
-		ctx->stats.truncated++;
-	}
 	ctx->w.cap = cap;
 	if (plan.len)
-		put_opt(ctx, v, &plan, src, now);
+		put_opt_fitting(ctx, v, &plan, src, now);
+	if (ctx->flags & DNS_F_TC)
+		ctx->stats.truncated++;
 	wire_put_header(&ctx->w, q->id, ctx->flags, qd, ctx->an, ctx->ns,
 			ctx->ar);
 	unsigned rc = ctx->ext_rcode ? DNS_RC_BADVERS : DNS_RCODE(ctx->flags);

@@ -36,6 +36,9 @@ struct answer_stats {
 	uint64_t rcode[17]; /* by response rcode; [16] = BADVERS */
 };
 
+/* CNAME and DNAME steps followed within one answer. */
+#define ANSWER_MAX_CHAIN 8
+
 /* Per-worker scratch, reset per packet. */
 struct answer_ctx {
 	const struct answer_view *v; /* for the query being answered */
@@ -50,6 +53,18 @@ struct answer_ctx {
 	struct answer_stats stats;
 	/* [0..1]: lowercase lookup names, [2..3]: names as written */
 	uint8_t scratch[4][DNS_MAX_NAME];
+	/* The names a CNAME or DNAME chain has reached (lowercase), and the
+	 * DNAME nodes it used: a name or a DNAME met again ends the chain
+	 * (RFC 1034 3.6.2), so no answer holds an RR twice. */
+	unsigned n_chain, n_dnames;
+	uint8_t chain_len[ANSWER_MAX_CHAIN];
+	uint8_t chain[ANSWER_MAX_CHAIN][DNS_MAX_NAME];
+	const struct zone_node *dnames[ANSWER_MAX_CHAIN];
+	/* The steered name the last answer came from, or NULL: explain
+	 * follows the answer path with it. Valid until the next query. */
+	const struct steer_service *steered;
+	const uint8_t *steered_name; /* lowercase wire */
+	size_t steered_len;
 };
 
 void answer_ctx_init(struct answer_ctx *ctx);

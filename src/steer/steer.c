@@ -607,6 +607,29 @@ const struct steer_service *steer_match(const struct steer_set *s,
 	return NULL;
 }
 
+const struct steer_service *steer_cover(const struct steer_set *s,
+					const uint8_t *name, size_t len)
+{
+	if (s->n_exact == 0 && s->n_wild == 0)
+		return NULL;
+	/* From the name up: the first suffix that is an exact host, or (not
+	 * for the name itself) a wildcard base. */
+	size_t off = 0;
+	while (off < len) {
+		const struct steer_host *h =
+		    host_find(s->exact, s->n_exact, name + off, len - off);
+		if (!h && off > 0)
+			h = host_find(s->wild, s->n_wild, name + off,
+				      len - off);
+		if (h)
+			return &s->services[h->service];
+		if (name[off] == 0)
+			break;
+		off += (size_t)name[off] + 1;
+	}
+	return NULL;
+}
+
 static uint8_t scope4(uint32_t a, uint32_t lo, uint32_t hi)
 {
 	for (unsigned l = 0; l < 32; l++) {

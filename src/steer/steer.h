@@ -148,6 +148,13 @@ const struct steer_service *steer_match(const struct steer_set *s,
 					const uint8_t *name, size_t len,
 					bool *wildcard);
 
+/* The service whose host is name or an ancestor of it (an exact host at
+ * or above name, or a wildcard base strictly above it), the closest one
+ * winning; NULL if none. Negative answers at or under a steered name use
+ * it to cap their TTL. Any thread; no allocation. */
+const struct steer_service *steer_cover(const struct steer_set *s,
+					const uint8_t *name, size_t len);
+
 /* A client address: family AF_INET (4 bytes used) or AF_INET6. */
 struct steer_client {
 	int family;

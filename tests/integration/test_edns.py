@@ -105,6 +105,7 @@ class Edns(DaemonTestCase):
         self.assertEqual(w.rcode_name, "BADVERS")
         self.assertEqual(w.opt["version"], 0)
         self.assertEqual(w.counts[1], 0)
+        self.assertTrue(w.has(gstest.RD), hex(w.flags))  # RFC 1035 4.1.1
 
     def test_unknown_option_not_echoed(self):
         m = self.d.dig("www." + Z, "+ednsopt=65001:abcd")
@@ -436,6 +437,65 @@ class BigPayload(DaemonTestCase):
         self.assertNotIn("NSID", m.edns["options"], m)
         m = self.d.kdig("www." + Z, "+nsid")
         self.assertIsNone(m.option("NSID"), m)
+
+
+# The longest name in example.test. (255 bytes on the wire) and the longest
+# NSID: with an ECS /128 and a cookie the OPT record alone is 322 bytes,
+# and with the question it does not fit 512.
+LONG_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 48]) + "." + Z
+LONG_NSID = "n" * 255
+
+
+class EdnsLongNsid(DaemonTestCase):
+    CONF = {"nsid": LONG_NSID}
+
+    def options(self):
+        return (edns_option(OPT_NSID, b"") +
+                ecs_option(2, 128, 0, bytes.fromhex(
+                    "20010db8000000000000000000000001")) +
+                edns_option(OPT_COOKIE, bytes.fromhex(CLIENT_COOKIE)))
+
+    def test_opt_never_partial_at_any_payload_size(self):
+        # Every payload size from 512 up: the response parses strictly
+        # (counts match the records, nothing trails), carries one whole
+        # OPT, fits the size, and is marked TC where options were dropped.
+        for host in hosts():
+            saw_tc = False
+            for size in range(512, 1233):
+                q = make_query(LONG_NAME, "A", udp=size,
+                               options=self.options())
+                data = self.d.udp_raw(q, host=host)
+                self.assertIsNotNone(data, "no reply at size %d" % size)
+                try:
+                    w = gstest.Wire(data)
+                except gstest.WireError as e:
+                    self.fail("size %d: malformed reply (%s): %s" %
+                              (size, e, data.hex()))
+                self.assertLessEqual(len(data), size)
+                self.assertEqual(w.opt_count, 1, "size %d" % size)
+                self.assertEqual(w.rcode_name, "NXDOMAIN", "size %d" % size)
+                nsid = w.option(OPT_NSID)
+                if nsid is None or w.option(OPT_ECS) is None:
+                    self.assertTrue(w.has(TC), "size %d: options dropped "
+                                    "without TC" % size)
+                saw_tc |= w.has(TC)
+                if nsid is not None:
+                    self.assertEqual(nsid, LONG_NSID.encode())
+            self.assertTrue(saw_tc, "no size was small enough to truncate")
+
+    def test_kdig_reads_the_small_replies(self):
+        # kdig, an independent parser, at a few sizes around the limit
+        for size in (512, 560, 600, 700):
+            with self.subTest(size=size):
+                text = gstest.kdig_text(
+                    self.d.port, "+bufsize=%d" % size, "+nsid", "+cookie",
+                    "+subnet=2001:db8::1/128", "+notcp", "+ignore",
+                    "-t", "A", LONG_NAME)
+                self.assertNotIn("malformed", text.lower(), text)
+                self.assertNotIn("failed", text.lower(), text)
+                msgs = gstest.parse_kdig(text)
+                self.assertTrue(msgs, text)
+                self.assertEqual(msgs[-1].status, "NXDOMAIN", text)
 
 
 if __name__ == "__main__":

@@ -173,13 +173,71 @@ static void test_cname_out_and_missing(void **state)
 	ldns_pkt_free(r);
 }
 
+/* No RR appears twice in the answer section. */
+static void assert_no_repeat(ldns_pkt *r)
+{
+	ldns_rr_list *an = ldns_pkt_answer(r);
+	size_t n = ldns_rr_list_rr_count(an);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			assert_int_not_equal(
+			    ldns_rr_compare(rr_at(an, i), rr_at(an, j)), 0);
+}
+
+/* The answer's types and owners, in order: "CNAME a;DNAME b;...". */
+static void assert_chain(ldns_pkt *r, const char *want)
+{
+	char got[1024] = "";
+	ldns_rr_list *an = ldns_pkt_answer(r);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = rr_at(an, i);
+		char *t = ldns_rr_type2str(ldns_rr_get_type(rr));
+		char *o = ldns_rdf2str(ldns_rr_owner(rr));
+		size_t len = strlen(got);
+		snprintf(got + len, sizeof(got) - len, "%s%s %s",
+			 len ? ";" : "", t, o);
+		free(t);
+		free(o);
+	}
+	assert_string_equal(got, want);
+}
+
 static void test_cname_loop(void **state)
 {
 	(void)state;
+	/* The chain ends at the first name met again (RFC 1034 3.6.2). */
 	ldns_pkt *r = ask("loop1.example.test.", LDNS_RR_TYPE_A);
 	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
-	assert_true(ldns_pkt_ancount(r) >= 2);
-	assert_true(ldns_pkt_ancount(r) <= 8);
+	assert_chain(r, "CNAME loop1.example.test.;CNAME loop2.example.test.");
+	assert_no_repeat(r);
+	ldns_pkt_free(r);
+
+	/* A wildcard CNAME whose target the same wildcard covers. */
+	r = ask("foo.wc.example.test.", LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_chain(r,
+		     "CNAME foo.wc.example.test.;CNAME loop.wc.example.test.");
+	assert_no_repeat(r);
+	ldns_pkt_free(r);
+}
+
+static void test_dname_loop(void **state)
+{
+	(void)state;
+	/* Two DNAMEs pointing at each other: each is used once. */
+	ldns_pkt *r = ask("x.dl1.example.test.", LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_chain(r, "DNAME dl1.example.test.;CNAME x.dl1.example.test.;"
+			"DNAME dl2.example.test.;CNAME x.dl2.example.test.");
+	assert_no_repeat(r);
+	ldns_pkt_free(r);
+
+	/* A CNAME that leads back under a DNAME already used. */
+	r = ask("a.dd.example.test.", LDNS_RR_TYPE_A);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+	assert_chain(r, "DNAME dd.example.test.;CNAME a.dd.example.test.;"
+			"CNAME a.ddt.example.test.");
+	assert_no_repeat(r);
 	ldns_pkt_free(r);
 }
 
@@ -320,11 +378,17 @@ static void test_notimp_formerr_badvers(void **state)
 	assert_false(ldns_pkt_aa(r));
 	ldns_pkt_free(r);
 
-	/* QDCOUNT 2 */
+	/* QDCOUNT 2: FORMERR, with RD copied (RFC 1035 4.1.1). */
 	q[2] = 0x01;
 	q[5] = 2;
 	r = ask_raw(q, sizeof(q), false);
 	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_FORMERR);
+	assert_true(ldns_pkt_rd(r));
+	ldns_pkt_free(r);
+	q[2] = 0x00;
+	r = ask_raw(q, sizeof(q), false);
+	assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_FORMERR);
+	assert_false(ldns_pkt_rd(r));
 	ldns_pkt_free(r);
 
 	/* QR set, and a short packet: dropped. */
@@ -344,6 +408,7 @@ static void test_notimp_formerr_badvers(void **state)
 				  (struct sockaddr *)&src, false, 1);
 	assert_true(n > 12);
 	assert_int_equal(out[3] & 0xf, 0);
+	assert_int_equal(out[2] & 0x01, 1); /* RD copied */
 	assert_int_equal(out[7], 0); /* ancount */
 	/* OPT: ext-rcode 1 (16 >> 4), version 0 */
 	assert_int_equal(out[n - 11 + 5], 1);
@@ -435,6 +500,111 @@ static void test_edns_options(void **state)
 	ldns_pkt_free(r);
 }
 
+/* Walks a message strictly: every count matches the records present and
+ * nothing follows the last one. Returns the number of OPT records. */
+static unsigned strict_walk(const uint8_t *m, size_t n)
+{
+	assert_true(n >= 12);
+	unsigned counts[4];
+	for (int i = 0; i < 4; i++)
+		counts[i] = (unsigned)m[4 + 2 * i] << 8 | m[5 + 2 * i];
+	size_t p = 12;
+	unsigned opts = 0;
+	for (int sec = 0; sec < 4; sec++) {
+		for (unsigned k = 0; k < counts[sec]; k++) {
+			/* the owner: labels, then the root or a pointer */
+			for (;;) {
+				assert_true(p < n);
+				if ((m[p] & 0xc0) == 0xc0) {
+					assert_true(p + 2 <= n);
+					p += 2;
+					break;
+				}
+				assert_true(m[p] < 64);
+				if (m[p] == 0) {
+					p++;
+					break;
+				}
+				p += 1u + m[p];
+			}
+			if (sec == 0) {
+				p += 4;
+				assert_true(p <= n);
+				continue;
+			}
+			assert_true(p + 10 <= n);
+			unsigned type = (unsigned)m[p] << 8 | m[p + 1];
+			size_t rdlen = (size_t)m[p + 8] << 8 | m[p + 9];
+			p += 10 + rdlen;
+			assert_true(p <= n);
+			if (type == 41) {
+				assert_int_equal(sec, 3);
+				opts++;
+			}
+		}
+	}
+	assert_int_equal(p, n);
+	return opts;
+}
+
+static void test_opt_never_partial(void **state)
+{
+	(void)state;
+	/* The longest name in the zone's space, a 255-byte NSID, an IPv6 ECS
+	 * /128 and a cookie do not all fit in 512 bytes: options are dropped
+	 * whole and TC is set, at every payload size. */
+	static char nsid[256];
+	memset(nsid, 'n', 255);
+	const char *saved = view.nsid;
+	size_t saved_len = view.nsid_len;
+	view.nsid = nsid;
+	view.nsid_len = 255;
+	uint8_t q[600];
+	size_t ql = 0;
+	const uint8_t hdr[] = {0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1};
+	memcpy(q, hdr, sizeof(hdr));
+	ql = sizeof(hdr);
+	/* 3 labels of 63, one of 48, then example.test: 253 + 1 bytes */
+	const unsigned labels[] = {63, 63, 63, 48};
+	for (size_t i = 0; i < 4; i++) {
+		q[ql++] = (uint8_t)labels[i];
+		memset(q + ql, 'a' + (int)i, labels[i]);
+		ql += labels[i];
+	}
+	memcpy(q + ql, "\7example\4test", 13);
+	ql += 13;
+	const uint8_t tail[] = {0, 0, 1, 0, 1}; /* root, A, IN */
+	memcpy(q + ql, tail, sizeof(tail));
+	ql += sizeof(tail);
+	size_t opt_at = ql;
+	const uint8_t opt[] = {
+	    0,	  0,	41, 0x02, 0x00, 0,    0,    0,	  0,	0,
+	    4 + 0 + 4 + 20 + 4 + 8,
+	    0,	  3,	0,  0, /* NSID */
+	    0,	  8,	0,  20,	  0,	2,    128,  0, /* ECS 2001:db8::1/128 */
+	    0x20, 0x01, 0x0d, 0xb8, 0,	0,    0,    0,	  0,	0,
+	    0,	  0,	0,  0,	  0,	1,
+	    0,	  10,	0,  8,	  1,	2,    3,    4,	  5,	6,
+	    7,	  8, /* client cookie */
+	};
+	memcpy(q + ql, opt, sizeof(opt));
+	ql += sizeof(opt);
+	bool saw_tc = false;
+	for (unsigned size = 512; size <= 4096; size++) {
+		q[opt_at + 3] = (uint8_t)(size >> 8);
+		q[opt_at + 4] = (uint8_t)size;
+		size_t n =
+		    answer_process(&ctx, &view, q, ql, out, 4096,
+				   (struct sockaddr *)&src, false, 1700000000);
+		assert_true(n >= 12 && n <= (size < 1232 ? size : 1232));
+		assert_int_equal(strict_walk(out, n), 1);
+		saw_tc |= (out[2] & 0x02) != 0;
+	}
+	assert_true(saw_tc);
+	view.nsid = saved;
+	view.nsid_len = saved_len;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +613,8 @@ int main(void)
 	    cmocka_unit_test(test_cname_chain),
 	    cmocka_unit_test(test_cname_out_and_missing),
 	    cmocka_unit_test(test_cname_loop),
+	    cmocka_unit_test(test_dname_loop),
+	    cmocka_unit_test(test_opt_never_partial),
 	    cmocka_unit_test(test_dname),
 	    cmocka_unit_test(test_wildcard),
 	    cmocka_unit_test(test_referral),
