@@ -216,11 +216,15 @@ int daemon_reload(struct daemon *d, json_t *errors)
 	struct snapshot *s = NULL;
 	int ret = snapshot_load(d->conf_path, d->secret, d->checker, true, &s);
 	if (ret != 0) {
+		/* Nothing of it was applied: the health checker drops the
+		 * settings it was asked for (snapshot_load freed the rest). */
+		hc_checker_discard(d->checker);
 		log_err("reload: failed (%s), still serving the configuration "
 			"loaded before",
 			gs_strerror(ret));
 		goto out;
 	}
+	hc_checker_commit(d->checker);
 	const struct conf *o = d->cur->conf, *n = s->conf;
 	if (!listen_same(o, n) || o->workers != n->workers ||
 	    o->tcp_max_clients != n->tcp_max_clients ||
@@ -400,6 +404,7 @@ static int run(const char *conf_path)
 	if (snapshot_load(conf_path, d.secret, d.checker, false, &d.cur) != 0)
 		log_fatal("%s: not started because of the errors above",
 			  conf_path);
+	hc_checker_commit(d.checker);
 	const struct conf *c = d.cur->conf;
 	d.started = time(NULL);
 	/* Before any port: a second daemon stops here. */

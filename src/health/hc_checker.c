@@ -29,6 +29,12 @@ struct hc_target {
 	 * not copied), so they are swapped in when the probe ends. */
 	struct conf_check pending;
 	bool has_pending;
+	/* Settings asked for by a snapshot being built: applied by
+	 * hc_checker_commit() when the snapshot takes, dropped by
+	 * hc_checker_discard() when it does not. */
+	struct conf_check staged;
+	bool has_staged;
+	bool touched; /* asked for since the last commit or discard */
 	char *host; /* from the URL, for CURLOPT_RESOLVE */
 	long port;
 	unsigned refs;
@@ -362,7 +368,7 @@ static struct hc_svc_note *svc_note(struct hc_checker *c, const char *service)
  * modes (a rolling update, or the wrong binary; never a failure). */
 static void evaluate_service(struct hc_checker *c, const char *service)
 {
-	bool any_up = false;
+	bool any_up = false, pending = false;
 	const struct hc_target *ref = NULL;
 	char skew[200] = "";
 	for (const struct hc_target *t = c->targets; t; t = t->next) {
@@ -370,6 +376,8 @@ static void evaluate_service(struct hc_checker *c, const char *service)
 			continue;
 		if (atomic_load(&t->flag.up))
 			any_up = true;
+		if (!t->has_result)
+			pending = true;
 		if (t->ctr.state != HC_UP || !t->server_version[0])
 			continue;
 		if (!ref) {
@@ -393,13 +401,17 @@ static void evaluate_service(struct hc_checker *c, const char *service)
 				 t->fips == 1 ? "on" : "off", t->region);
 	}
 	struct hc_svc_note *n = svc_note(c, service);
-	if (!any_up && !n->all_down)
+	/* Until every target has had its first probe, "none up" only means
+	 * that the first round is not over. */
+	if (!any_up && !n->all_down && !pending) {
 		log_warn("health: %s: no target is up in any region "
 			 "(when_all_down applies)",
 			 service);
-	else if (any_up && n->all_down)
+		n->all_down = true;
+	} else if (any_up && n->all_down) {
 		log_info("health: %s: a region is usable again", service);
-	n->all_down = !any_up;
+		n->all_down = false;
+	}
 	if (strcmp(skew, n->skew) != 0) {
 		if (skew[0])
 			log_warn("health: %s: regions differ (%s)", service,
@@ -440,6 +452,7 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	};
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
+	bool first_result = !t->has_result;
 	t->has_result = true;
 	t->last = r.verdict;
 	curl_easy_cleanup(e); /* after the outcome: redirect was its own */
@@ -470,7 +483,7 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 		log_transition(t, old);
 		changed = true;
 	}
-	if (changed)
+	if (changed || first_result)
 		evaluate_service(c, t->service);
 	if (t->has_pending) {
 		apply_check(t, &t->pending);
@@ -628,6 +641,8 @@ static void target_free(struct hc_target *t)
 	check_free(&t->check);
 	if (t->has_pending)
 		check_free(&t->pending);
+	if (t->has_staged)
+		check_free(&t->staged);
 	free(t->service);
 	free(t->region);
 	free(t->address);
@@ -672,6 +687,9 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 		    strcmp(t->address, addr->text) == 0)
 			break;
 	if (!t) {
+		/* New: nothing probes it before hc_checker_schedule(), so it
+		 * takes its settings now; if its snapshot does not take, the
+		 * snapshot's unref frees it. */
 		t = gs_xcalloc(1, sizeof(*t));
 		t->chk = c;
 		t->service = gs_xstrdup(service);
@@ -685,21 +703,54 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 		set_priority(c, t->timer);
 		t->next = c->targets;
 		c->targets = t;
-	}
-	if (t->in_flight) {
-		if (t->has_pending)
-			check_free(&t->pending);
-		check_copy(&t->pending, check);
-		t->has_pending = true;
-	} else {
 		apply_check(t, check);
+	} else {
+		/* In use: the running settings stay until the snapshot that
+		 * asks for new ones is committed. */
+		if (t->has_staged)
+			check_free(&t->staged);
+		check_copy(&t->staged, check);
+		t->has_staged = true;
 	}
-	if (check->insecure)
-		log_warn("health: %s/%s %s: certificate verification is off "
-			 "(\"insecure\": true)",
-			 service, region, addr->text);
+	t->touched = true;
 	t->refs++;
 	return &t->flag;
+}
+
+void hc_checker_commit(struct hc_checker *c)
+{
+	for (struct hc_target *t = c->targets; t; t = t->next) {
+		if (t->has_staged) {
+			if (t->in_flight) {
+				/* libcurl may still read the running ones. */
+				if (t->has_pending)
+					check_free(&t->pending);
+				t->pending = t->staged;
+				t->has_pending = true;
+			} else {
+				apply_check(t, &t->staged);
+				check_free(&t->staged);
+			}
+			memset(&t->staged, 0, sizeof(t->staged));
+			t->has_staged = false;
+		}
+		if (t->touched && t->check.insecure)
+			log_warn("health: %s/%s %s: certificate verification "
+				 "is off (\"insecure\": true)",
+				 t->service, t->region, t->address);
+		t->touched = false;
+	}
+}
+
+void hc_checker_discard(struct hc_checker *c)
+{
+	for (struct hc_target *t = c->targets; t; t = t->next) {
+		if (t->has_staged)
+			check_free(&t->staged);
+		memset(&t->staged, 0, sizeof(t->staged));
+		t->has_staged = false;
+		t->touched = false;
+	}
 }
 
 void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag)

@@ -54,8 +54,10 @@ struct hc_checker *hc_checker_new(struct event_base *base);
 void hc_checker_free(struct hc_checker *c);
 
 /* The target for this service, region and probed address with this check
- * (which must be enabled): an existing one, its settings replaced by
- * check, or a new one in state unknown (up = initial_up). Adds a
+ * (which must be enabled): a new one in state unknown (up = initial_up)
+ * with these settings, or an existing one, which keeps probing with its
+ * running settings until hc_checker_commit() makes check its own (a
+ * snapshot being built must change nothing until it takes). Adds a
  * reference. The flag stays valid until the last reference goes. */
 const struct hc_flag *hc_checker_target(struct hc_checker *c,
 					const char *service, const char *region,
@@ -64,6 +66,15 @@ const struct hc_flag *hc_checker_target(struct hc_checker *c,
 					bool initial_up);
 /* Drops the reference taken by hc_checker_target(). */
 void hc_checker_unref(struct hc_checker *c, const struct hc_flag *flag);
+
+/* The snapshot whose targets were asked for since the last commit or
+ * discard took: their new settings become the running ones (a probe in
+ * flight finishes with the old ones), and targets with certificate
+ * verification off are warned about. */
+void hc_checker_commit(struct hc_checker *c);
+/* It did not take: every setting asked for since is dropped; the running
+ * ones stay. (Its new targets go with its references.) */
+void hc_checker_discard(struct hc_checker *c);
 
 /* Starts probing targets that are not scheduled yet. Their first probes
  * start one after another, spread over the shortest of their intervals

@@ -309,6 +309,8 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         st = owner._state()
         self._drain_body()
+        if st["delay"]:
+            time.sleep(st["delay"])
         path = self.path.split("?", 1)[0]
         host = self.headers.get("Host")
         rec = {"time": time.monotonic(), "method": self.command,
@@ -398,7 +400,7 @@ class PingServer:
             "cluster_name": cluster_name, "server_version": server_version,
             "other_cluster_name": other_cluster_name,
             "skew_version": skew_version, "hang_seconds": hang_seconds,
-            "messages": {}, "release": threading.Event(),
+            "messages": {}, "release": threading.Event(), "delay": 0.0,
         }
         self._ctx = make_context(cert, key)
         self.cert, self.key = cert, key
@@ -433,6 +435,10 @@ class PingServer:
 
     def set_server_version(self, version):
         self._set(server_version=version)
+
+    def set_delay(self, seconds):
+        """Every response (whatever the scenario) waits seconds first."""
+        self._set(delay=float(seconds))
 
     def set_message(self, scenario, message):
         """The error.message sent in an error scenario."""

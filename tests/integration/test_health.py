@@ -152,6 +152,7 @@ class Fleet:
             if (srv.cert, srv.key) != self.cert:
                 srv.set_certificate(*self.cert)
             srv.set_cluster_name(self.clusters[a])
+            srv.set_delay(0)
             srv.set_scenario("healthy")
             srv.start()
 
@@ -633,6 +634,42 @@ class Health(HealthBase):
         fl[ADDR[EU]].set_scenario("healthy")
         self.wait_answer([ADDR[EU]], timeout=UP_WAIT, ttl=TTL)
 
+    def test_failed_reload_changes_nothing(self):
+        """A config that changes the check (path, cluster name,
+        verification off) and has an error found late in the load (a
+        steered host in no served zone) is rejected whole: the probes go
+        on with the running settings, nothing goes down."""
+        fl = fleet()
+        good = json.loads(json.dumps(self.d.conf))
+        bad = json.loads(json.dumps(good))
+        svc = [x for x in bad["services"] if x["name"] == "teleport"][0]
+        svc["check"]["url"] = fl.url("/webapi/ping")
+        svc["check"]["teleport"]["cluster_name"] = "another.example.org"
+        svc["check"]["insecure"] = True
+        svc["hosts"].append("teleport.nowhere.test")
+        eu = fl[ADDR[EU]]
+        try:
+            self.d.write_config(bad)
+            rc, _, err = self.d.ctl("reload")
+            self.assertEqual(rc, 1, err)
+            self.assertIn("teleport.nowhere.test", err)
+            mark = len(self.d.log())
+            self.d.reload()
+            wait_for(lambda: "reload: failed" in self.d.log()[mark:], 5.0,
+                     STEP, what="the SIGHUP reload to fail")
+            t_bad = time.monotonic()
+            # more than fall x interval: a wrong cluster name would have
+            # taken every region down by now
+            self.hold_answer([ADDR[EU]], HOLD, ttl=TTL)
+            self.assertNotIn("down (", self.log())
+            self.assertNotIn("certificate verification is off", self.log())
+            paths = {r["path"] for r in eu.requests() if r["time"] > t_bad}
+            self.assertEqual(paths, {"/v1/webapi/ping"})
+            reg = gstest.status_region(self.d.status(), "teleport", EU)
+            self.assertEqual(reg["state"], "up", reg)
+        finally:
+            self.d.write_config(good)
+
     def test_version_skew_is_reported_not_failed(self):
         """A region reporting another major version (a rolling update):
         a warning naming both, the region stays in answers; when it
@@ -742,6 +779,38 @@ class Startup(unittest.TestCase):
                     "dig", HOST, "A", extra=["-b", SRC[EU]])) == [ADDR[EU]],
                     UP_WAIT, STEP, what="eu-west-1 up after the start")
                 d.stop_clean()
+        finally:
+            fl.heal()
+
+
+    def test_no_all_down_warning_before_the_first_round_ends(self):
+        """Two regions refuse at once, the third answers a little later:
+        no "no target is up" warning while a first probe is still out."""
+        fl = fleet()
+        fl.heal()
+        fl[ADDR[EU]].set_scenario("refused")
+        fl[ADDR[AP]].set_scenario("refused")
+        fl[ADDR[US]].set_delay(0.3)
+        try:
+            with Daemon(conf=health_conf(fl), zones=health_files(fl),
+                        name="health-first-round") as d:
+                d.start()
+                wait_for(lambda: transitions(d.log(), "teleport", US,
+                                             ADDR[US], "up"),
+                         3.0, STEP, what="us-east-1 up")
+                self.assertNotRegex(d.log(), r"health: teleport: no target "
+                                    r"is up", d.log_tail())
+                self.assertEqual(len(transitions(d.log(), "teleport", EU,
+                                                 ADDR[EU], "down")), 1)
+                # when every region really is down, it is said once
+                fl[ADDR[US]].set_scenario("refused")
+                wait_for(lambda: re.search(r"health: teleport: no target "
+                                           r"is up", d.log()),
+                         DOWN_WAIT, STEP, what="the all-down warning")
+                d.stop_clean()
+                self.assertEqual(len(re.findall(r"health: teleport: no "
+                                                r"target is up", d.log())),
+                                 1, d.log_tail())
         finally:
             fl.heal()
 
