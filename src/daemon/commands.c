@@ -325,6 +325,27 @@ static char *commit(struct daemon *d, struct ctl_state *n, const char *what)
 	return NULL;
 }
 
+/* The last-region guard: draining region ri of svc would leave it no
+ * region to answer from, whatever the health state. That is when every
+ * other region is drained (even failing open, the service would answer
+ * SERVFAIL), or when ri is the one usable region (the others would answer
+ * only by failing open, or not at all). Draining a region again (a new
+ * reason or expiry) changes neither, and is never refused. */
+static bool drain_leaves_none(const struct steer_service *svc, int ri)
+{
+	const struct steer_region *r = &svc->regions[ri];
+	if (steer_region_drained(r))
+		return false;
+	bool other_open = false, other_usable = false;
+	for (uint16_t i = 0; i < svc->n_regions; i++) {
+		if ((int)i == ri || steer_region_drained(&svc->regions[i]))
+			continue;
+		other_open = true;
+		other_usable |= steer_region_usable(&svc->regions[i]);
+	}
+	return !other_open || (steer_region_usable(r) && !other_usable);
+}
+
 static char *cmd_drain(void *arg, const struct ctl_peer *peer, json_t *args)
 {
 	struct daemon *d = arg;
@@ -360,8 +381,8 @@ static char *cmd_drain(void *arg, const struct ctl_peer *peer, json_t *args)
 		if (find_region(only, region) < 0)
 			return unknown_region(st, only, region);
 	}
-	/* Which services have it, and would any lose its last usable
-	 * region? */
+	/* Which services have it, and would any be left with no region to
+	 * answer from? */
 	size_t n_match = 0;
 	char refused[1024] = "";
 	for (size_t i = 0; i < st->n_services; i++) {
@@ -370,24 +391,18 @@ static char *cmd_drain(void *arg, const struct ctl_peer *peer, json_t *args)
 		if ((only && svc != only) || ri < 0)
 			continue;
 		n_match++;
-		if (force || !steer_region_usable(&svc->regions[ri]))
-			continue;
-		bool other = false;
-		for (uint16_t r = 0; r < svc->n_regions; r++)
-			if ((int)r != ri &&
-			    steer_region_usable(&svc->regions[r]))
-				other = true;
-		if (!other)
+		if (!force && drain_leaves_none(svc, ri))
 			list_add(refused, sizeof(refused), svc->name);
 	}
 	if (!n_match)
 		return unknown_region(st, NULL, region);
 	if (refused[0]) {
-		log_warn("control: %s: refused to drain %s, the last usable "
-			 "region of %s",
+		log_warn("control: %s: refused to drain %s, the last region "
+			 "%s could answer from",
 			 peer->user, region, refused);
-		return fail("refusing to drain %s: it is the last usable "
-			    "region of %s (use --force to drain it anyway)",
+		return fail("refusing to drain %s: %s would have no region "
+			    "left to answer from (use --force to drain it "
+			    "anyway)",
 			    region, refused);
 	}
 

@@ -1508,6 +1508,42 @@ class ExplainHealth(ExplainMixin, ControlCase):
         self.wait_states({US: "up", EU: "up", AP: "up"}, H_UP_WAIT + 1)
         self.check_explain(DUBLIN, H_HOST, src=DUBLIN, region=EU, ttl=H_TTL)
 
+    def test_last_region_guard_when_failing_open(self):
+        """Every region's checks fail: the service fails open, and the
+        guard still keeps an operator from draining the last region it
+        answers from (without --force)."""
+        self.wait_states({US: "up", EU: "up", AP: "up"}, H_UP_WAIT)
+        for srv in self.servers.values():
+            srv.stop()
+        wait_for(lambda: status_service(self.d.status(), "teleport")
+                 ["state"] == "fail-open", H_DOWN_WAIT, 0.1,
+                 what="service state fail-open")
+        self.drain(EU, "teleport", reason="one")
+        self.drain(US, reason="two")
+        code, out, err = self.drain(AP, "teleport", check=None)
+        self.assertEqual(code, 1, "drained the last region while failing "
+                         "open: exit %d\n%s%s" % (code, out, err))
+        self.assertIn("no region left", err)
+        code, out, err = self.drain(AP, check=None)
+        self.assertEqual(code, 1, "exit %d\n%s%s" % (code, out, err))
+        st = self.d.status()
+        self.assertEqual(region_state(st, "teleport", AP), "fail-open")
+        self.assertEqual(status_service(st, "teleport")["state"],
+                         "fail-open")
+        m = self.ask(H_HOST, DUBLIN)
+        self.assertEqual((m.status, addrs_of(m)), ("NOERROR", [H_ADDR[AP]]),
+                         m)
+        self.assertEqual({r.ttl for r in m.answer}, {H_FAIL_OPEN_TTL}, m)
+        # draining a drained region again (a new reason) is no new risk
+        self.drain(EU, "teleport", reason="still one")
+        # --force does it, and then nothing answers
+        self.drain(AP, "teleport", reason="forced", force=True)
+        self.assertEqual(status_service(self.d.status(), "teleport")
+                         ["state"], "all-drained")
+        self.assertEqual(self.ask(H_HOST, DUBLIN).status, "SERVFAIL")
+        for r in (US, EU, AP):
+            self.undrain(r, "teleport")
+
 
 def main():
     gstest.check_cli()
