@@ -6,7 +6,9 @@
  * bound and sweeps it once with a min-heap of the ranges covering the
  * current address, keyed by (priority, line): each stretch of addresses
  * goes to the best range covering it, so overrides beat databases, earlier
- * databases beat later ones and, inside a file, the first line wins. The
+ * databases beat later ones and, inside a database, the first line wins;
+ * inside the overrides the most specific prefix wins, whatever the line
+ * order (then no two lines may give the same prefix). The
  * sweep emits at most two segments per range, merges neighbours with the
  * same location, and drops unknown stretches (gaps mean unknown).
  * O(n log n) time; about 20 bytes per IPv4 and 44 per IPv6 range while
@@ -37,24 +39,30 @@
 #define MAPPED_LO ((geo_u128)0xffff << 32) /* ::ffff:0:0 */
 #define MAPPED_HI (MAPPED_LO | 0xffffffffu)
 
+/* spec: for an overrides line, the host bits of its prefix (0 for a
+ * host route, more for wider networks), so that the narrower prefix wins
+ * where two overlap; 0 for every database line (there the first wins). */
 struct raw4 {
 	uint32_t lo, hi, loc, src, line;
+	uint8_t spec;
 };
 
 struct raw6 {
 	uint8_t lo[16], hi[16]; /* geo_u128 values in host order (memcpy) */
 	uint32_t loc, src, line;
+	uint8_t spec;
 };
 
 /* One range of either family, widened for the sweep. */
 struct span {
 	geo_u128 lo, hi;
 	uint32_t loc, src, line;
+	uint8_t spec;
 };
 
 struct heap_ent {
 	geo_u128 hi;
-	uint64_t key; /* priority << 32 | line: smaller wins */
+	uint64_t key; /* priority << 40 | spec << 32 | line: smaller wins */
 	uint32_t loc;
 };
 
@@ -97,6 +105,7 @@ struct geo_loader {
 	size_t n_slots;
 	uint32_t cc_loc[N_CODES]; /* UINT32_MAX: not looked up yet */
 	geo_u128 last6_hi;	  /* hi of db->r6[n6 - 1] */
+	uint8_t spec;		  /* of the overrides line being added */
 };
 
 /* --- diagnostics --- */
@@ -273,7 +282,13 @@ uint32_t geo_loader_cc(struct geo_loader *l, const char *cc, unsigned line)
 	bool quiet = strcmp(want.cc, "ZZ") == 0 || strcmp(want.cc, "UN") == 0;
 	uint8_t *w = &l->cur->warned_cc[idx / 8];
 	uint8_t bit = (uint8_t)(1u << (idx % 8));
-	if (l->cc_loc[idx] == 0 && !quiet && !(*w & bit)) {
+	if (l->cc_loc[idx] == 0 && l->cur->is_overrides) {
+		/* Written by hand: a typo, not a database's "unknown". */
+		geo_loader_diag(l, true, line,
+				"unknown country code \"%s\" (\"??\" means an "
+				"unknown location)",
+				want.cc);
+	} else if (l->cc_loc[idx] == 0 && !quiet && !(*w & bit)) {
 		*w |= bit;
 		geo_loader_diag(l, false, line, "unknown country code \"%s\"",
 				want.cc);
@@ -306,11 +321,13 @@ static void push4(struct geo_loader *l, uint32_t lo, uint32_t hi, uint32_t loc,
 		  unsigned line)
 {
 	uint32_t src = (uint32_t)(l->cur - l->srcs);
-	if (loc == 0 && !l->cur->is_overrides)
+	bool ovr = l->cur->is_overrides;
+	if (loc == 0 && !ovr)
 		return;
 	/* Consecutive lines that continue each other become one range: no
-	 * other line sorts between them, so no priority changes. */
-	if (l->n4) {
+	 * other line sorts between them, so no priority changes. Not in the
+	 * overrides, where each line keeps its prefix. */
+	if (l->n4 && !ovr) {
 		struct raw4 *p = &l->r4[l->n4 - 1];
 		if (p->src == src && p->loc == loc && p->hi != UINT32_MAX &&
 		    p->hi + 1 == lo) {
@@ -328,15 +345,17 @@ static void push4(struct geo_loader *l, uint32_t lo, uint32_t hi, uint32_t loc,
 	r->loc = loc;
 	r->src = src;
 	r->line = line;
+	r->spec = ovr ? l->spec : 0;
 }
 
 static void push6(struct geo_loader *l, geo_u128 lo, geo_u128 hi, uint32_t loc,
 		  unsigned line)
 {
 	uint32_t src = (uint32_t)(l->cur - l->srcs);
-	if (loc == 0 && !l->cur->is_overrides)
+	bool ovr = l->cur->is_overrides;
+	if (loc == 0 && !ovr)
 		return;
-	if (l->n6) {
+	if (l->n6 && !ovr) {
 		struct raw6 *p = &l->r6[l->n6 - 1];
 		geo_u128 phi;
 		memcpy(&phi, p->hi, 16);
@@ -356,6 +375,7 @@ static void push6(struct geo_loader *l, geo_u128 lo, geo_u128 hi, uint32_t loc,
 	r->loc = loc;
 	r->src = src;
 	r->line = line;
+	r->spec = ovr ? l->spec : 0;
 }
 
 void geo_loader_add4(struct geo_loader *l, uint32_t lo, uint32_t hi,
@@ -629,10 +649,16 @@ static void parse_cidr_line(struct geo_loader *l, unsigned line, char *s)
 			return;
 		loc = loader_region(l, target, line);
 	}
+	/* Host bits of the prefix: hi - lo is 2^bits - 1. */
+	unsigned bits = 0;
+	for (geo_u128 size = hi - lo; size; size >>= 1)
+		bits++;
+	l->spec = (uint8_t)bits;
 	if (fam == 4)
 		geo_loader_add4(l, (uint32_t)lo, (uint32_t)hi, loc, line);
 	else if (fam == 6)
 		geo_loader_add6(l, lo, hi, loc, line);
+	l->spec = 0;
 }
 
 enum text_format { FMT_UNKNOWN, FMT_RANGE, FMT_CIDR };
@@ -832,6 +858,7 @@ static void get4(const struct geo_loader *l, size_t i, struct span *s)
 	s->loc = r->loc;
 	s->src = r->src;
 	s->line = r->line;
+	s->spec = r->spec;
 }
 
 static void get6(const struct geo_loader *l, size_t i, struct span *s)
@@ -842,6 +869,7 @@ static void get6(const struct geo_loader *l, size_t i, struct span *s)
 	s->loc = r->loc;
 	s->src = r->src;
 	s->line = r->line;
+	s->spec = r->spec;
 }
 
 static int cmp4(const void *a, const void *b)
@@ -898,11 +926,15 @@ static void out6(struct geo_loader *l, geo_u128 lo, geo_u128 hi, uint32_t loc)
 	l->last6_hi = hi;
 }
 
-/* Warns about a range overlapping an earlier-sorted one of its own file. */
+/* Warns about a range overlapping an earlier-sorted one of its own file
+ * (a database: in the overrides a narrower prefix inside a wider one is
+ * the point). */
 static void check_overlap(struct geo_loader *l, int fam, const struct span *s)
 {
 	struct src *src = &l->srcs[s->src];
 	struct reach *r = &src->reach[fam == 6];
+	if (src->is_overrides)
+		return;
 	if (r->any && s->lo <= r->hi) {
 		unsigned first = r->line < s->line ? r->line : s->line;
 		unsigned second = r->line < s->line ? s->line : r->line;
@@ -967,8 +999,8 @@ static void paint(struct geo_loader *l, int fam)
 			check_overlap(l, fam, &next);
 			struct heap_ent e = {
 			    .hi = next.hi,
-			    .key = (uint64_t)l->srcs[next.src].prio << 32 |
-				   next.line,
+			    .key = (uint64_t)l->srcs[next.src].prio << 40 |
+				   (uint64_t)next.spec << 32 | next.line,
 			    .loc = next.loc};
 			heap_push(&h, &e);
 			if (++i < n)
@@ -995,6 +1027,63 @@ static void paint(struct geo_loader *l, int fam)
 	else
 		l->db->r6 =
 		    gs_xreallocarray(l->db->r6, l->db->n6, sizeof(*l->db->r6));
+}
+
+/* --- the same prefix twice in the overrides --- */
+
+struct dup_key {
+	geo_u128 lo, hi;
+	uint32_t line;
+	int fam;
+};
+
+static int dup_cmp(const void *a, const void *b)
+{
+	const struct dup_key *x = a, *y = b;
+	if (x->fam != y->fam)
+		return x->fam - y->fam;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* The overrides' ranges are r4[from4..] and r6[from6..] (its file is read
+ * last). A range given twice is an error at the later line: with the
+ * narrowest prefix winning, line order cannot settle it. */
+static void check_duplicates(struct geo_loader *l, size_t from4, size_t from6)
+{
+	size_t n = (l->n4 - from4) + (l->n6 - from6), k = 0;
+	if (n < 2)
+		return;
+	struct dup_key *v = gs_xcalloc(n, sizeof(*v));
+	for (size_t i = from4; i < l->n4; i++)
+		v[k++] = (struct dup_key){.lo = l->r4[i].lo,
+					  .hi = l->r4[i].hi,
+					  .line = l->r4[i].line,
+					  .fam = 4};
+	for (size_t i = from6; i < l->n6; i++) {
+		struct dup_key *d = &v[k++];
+		memcpy(&d->lo, l->r6[i].lo, 16);
+		memcpy(&d->hi, l->r6[i].hi, 16);
+		d->line = l->r6[i].line;
+		d->fam = 6;
+	}
+	qsort(v, n, sizeof(*v), dup_cmp);
+	for (size_t i = 1; i < n; i++) {
+		const struct dup_key *a = &v[i - 1], *b = &v[i];
+		/* An IPv6 prefix over mapped space leaves pieces that are
+		 * no prefix; equal pieces still come from equal lines. */
+		if (a->fam != b->fam || a->lo != b->lo || a->hi != b->hi ||
+		    a->line == b->line)
+			continue;
+		geo_loader_diag(l, true, b->line,
+				"the same network as line %u (each network may "
+				"be given once)",
+				a->line);
+	}
+	free(v);
 }
 
 /* --- public --- */
@@ -1028,8 +1117,12 @@ int geo_db_load(const char *const *databases, size_t n_databases,
 	if (overrides)
 		db->overrides = db->files[n_databases];
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		size_t from4 = l.n4, from6 = l.n6;
 		load_file(&l, &l.srcs[i]);
+		if (l.srcs[i].is_overrides)
+			check_duplicates(&l, from4, from6);
+	}
 	if (l.rc == 0 && l.n_errors)
 		l.rc = GS_ESYNTAX;
 	if (l.rc == 0) {

@@ -350,6 +350,55 @@ static void test_overrides(void **state)
 	geo_db_free(db);
 }
 
+/* In the overrides the narrowest prefix wins, whatever the line order. */
+static void test_overrides_most_specific(void **state)
+{
+	(void)state;
+	const char *files[] = {"specific.txt", "specific-rev.txt"};
+	for (size_t i = 0; i < 2; i++) {
+		struct geo_db *db;
+		assert_int_equal(load(&db, files[i], "tor4.txt", NULL), 0);
+		assert_int_equal(dg.n, 0); /* nesting is no overlap warning */
+		check_sorted(db);
+		assert_string_equal(AT4(db, "10.0.0.1"), "@us-east");
+		assert_string_equal(AT4(db, "10.255.255.255"), "@us-east");
+		assert_string_equal(AT4(db, "10.1.0.0"), "@eu-west");
+		assert_string_equal(AT4(db, "10.1.1.255"), "@eu-west");
+		assert_string_equal(AT4(db, "10.1.2.0"), "@ap-south");
+		assert_string_equal(AT4(db, "10.1.2.2"), "@ap-south");
+		assert_string_equal(AT4(db, "10.1.2.3"), "JP");
+		assert_string_equal(AT4(db, "10.1.2.4"), "@ap-south");
+		assert_string_equal(AT4(db, "10.1.3.0"), "@eu-west");
+		/* an IPv4-mapped prefix is an IPv4 /16 */
+		assert_string_equal(AT4(db, "10.2.9.9"), "@ap-south");
+		assert_string_equal(AT4(db, "10.3.0.0"), "@us-east");
+		assert_string_equal(AT6(db, "2001:db8::1"), "@us-east");
+		assert_string_equal(AT6(db, "2001:db8:1::1"), "@eu-west");
+		assert_string_equal(AT6(db, "2001:db8:2::1"), "@us-east");
+		geo_db_free(db);
+	}
+}
+
+/* The same network twice and unknown country codes are errors with
+ * their lines. */
+static void test_overrides_dup_and_unknown(void **state)
+{
+	(void)state;
+	struct geo_db *db;
+	assert_int_equal(load(&db, "dup-overrides.txt", "tor4.txt", NULL),
+			 GS_ESYNTAX);
+	assert_null(db);
+	assert_true(has_msg("E dup-overrides.txt:4: the same network as line 2 "
+			    "(each network may be given once)"));
+	assert_true(has_msg("E dup-overrides.txt:6: the same network as line 5 "
+			    "(each network may be given once)"));
+	assert_true(has_msg("E dup-overrides.txt:8: the same network as line 7 "
+			    "(each network may be given once)"));
+	assert_true(has_msg("E dup-overrides.txt:7: unknown country code "
+			    "\"XQ\" (\"??\" means an unknown location)"));
+	assert_int_equal(dg.n_err, 4);
+}
+
 static void test_earlier_wins(void **state)
 {
 	(void)state;
@@ -958,6 +1007,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_tor_both, teardown),
 	    cmocka_unit_test_teardown(test_cidr, teardown),
 	    cmocka_unit_test_teardown(test_overrides, teardown),
+	    cmocka_unit_test_teardown(test_overrides_most_specific, teardown),
+	    cmocka_unit_test_teardown(test_overrides_dup_and_unknown, teardown),
 	    cmocka_unit_test_teardown(test_earlier_wins, teardown),
 	    cmocka_unit_test_teardown(test_overlap_in_file, teardown),
 	    cmocka_unit_test_teardown(test_paint_random, teardown),
