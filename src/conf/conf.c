@@ -1839,13 +1839,72 @@ static int service_resolve(struct ctx *ctx, const char *spath,
 	return ret;
 }
 
-/* Hosts across services, then health checks. */
+static bool is_ascii_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Region names must say one thing: an overrides line "CIDR XX" with two
+ * letters is a country code, so a region cannot be named like one; and
+ * names that differ only in case (within a service or across services,
+ * where "geosteer drain NAME" and the overrides reach every service's
+ * region of that name) are taken for one another. */
+static int region_names_check(struct ctx *ctx, const char *path,
+			      const struct conf_service *svc, size_t n)
+{
+	int ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t r = 0; r < svc[i].n_regions; r++) {
+			const char *name = svc[i].regions[r].name;
+			if (!name)
+				continue;
+			char *npath = gs_xasprintf("%s[%zu].regions[%zu].name",
+						   path, i, r);
+			char *q = quote(name, strlen(name));
+			if (strlen(name) == 2 && is_ascii_letter(name[0]) &&
+			    is_ascii_letter(name[1])) {
+				err(ctx, npath,
+				    "%s reads as a country code in the "
+				    "overrides file; give the region a longer "
+				    "name",
+				    q);
+				ret = GS_ECONFIG;
+			}
+			bool found = false;
+			for (size_t j = 0; j <= i && !found; j++) {
+				size_t end = j == i ? r : svc[j].n_regions;
+				for (size_t k = 0; k < end && !found; k++) {
+					const char *o = svc[j].regions[k].name;
+					if (!o || strcasecmp(o, name) != 0 ||
+					    strcmp(o, name) == 0)
+						continue;
+					char *oq = quote(o, strlen(o));
+					err(ctx, npath,
+					    "%s differs from %s "
+					    "(%s[%zu].regions[%zu].name) only "
+					    "in case",
+					    q, oq, path, j, k);
+					free(oq);
+					ret = GS_ECONFIG;
+					found = true;
+				}
+			}
+			free(q);
+			free(npath);
+		}
+	}
+	return ret;
+}
+
+/* Hosts across services, region names, then health checks. */
 static int services_check(struct ctx *ctx, const char *path, const json_t *val,
 			  void *elems, size_t n)
 {
 	struct conf_service *svc = elems;
 	char *spath = NULL;
 	int ret = hosts_check(ctx, path, svc, n);
+	if (region_names_check(ctx, path, svc, n) < 0)
+		ret = GS_ECONFIG;
 
 	for (size_t i = 0; i < n; i++) {
 		free(spath);
@@ -1927,6 +1986,17 @@ out:
 
 int conf_load(const char *path, conf_diag_fn diag, void *arg, struct conf **out)
 {
+	int ret = conf_load_partial(path, diag, arg, out);
+	if (ret != 0) {
+		conf_free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int conf_load_partial(const char *path, conf_diag_fn diag, void *arg,
+		      struct conf **out)
+{
 	struct ctx ctx = {.file = path, .diag = diag, .arg = arg};
 	struct conf *c = NULL;
 	FILE *fp = NULL;
@@ -1978,13 +2048,10 @@ int conf_load(const char *path, conf_diag_fn diag, void *arg, struct conf **out)
 	}
 
 	parse_object(&ctx, root, conf_items, c, NULL);
-	if (ctx.n_errors > 0) {
-		ret = GS_ECONFIG;
-		goto out;
-	}
+	/* With errors, what parsed is still the caller's, to check more. */
+	ret = ctx.n_errors > 0 ? GS_ECONFIG : 0;
 	*out = c;
 	c = NULL;
-	ret = 0;
 out:
 	json_decref(root);
 	if (fp)

@@ -112,6 +112,15 @@ typedef void (*conf_diag_fn)(void *arg, const char *msg);
 int conf_load(const char *path, conf_diag_fn diag, void *arg,
 	      struct conf **out);
 
+/* As conf_load, except that when the file was read and parsed as JSON but
+ * some values were wrong (GS_ECONFIG, every error reported), *out still
+ * holds what did parse, so that the caller can check the rest (zones,
+ * GeoIP files) in the same run: values that failed are 0 or NULL, and so
+ * are the fields of an array or table element that failed. The caller
+ * frees *out (conf_free) whenever it is not NULL. */
+int conf_load_partial(const char *path, conf_diag_fn diag, void *arg,
+		      struct conf **out);
+
 void conf_free(struct conf *c);
 
 /* Parses "ADDR", "ADDR:PORT", "[V6]:PORT" or "V6" into sa (port defaults to

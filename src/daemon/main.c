@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -46,67 +47,129 @@ static void snapshot_free(struct snapshot *s)
 	free(s);
 }
 
-/* Loads the config at path and every zone it names; reports every error
- * (log_err) rather than stopping at the first. Returns 0 and a new
- * snapshot, or a GS_E* code. */
+/* Loads the GeoIP files of conf into *out (NULL when it names none).
+ * Databases whose names did not parse are left out (their errors are
+ * out). Returns 0 or a GS_E* code after logging every error. */
+static int geo_load(const struct conf *conf, struct geo_db **out)
+{
+	const struct conf_geoip *g = &conf->geoip;
+	*out = NULL;
+	if (!g->n_databases && !g->overrides)
+		return 0;
+	const char **dbs = gs_xcalloc(g->n_databases + 1, sizeof(*dbs));
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_databases; i++)
+		if (g->databases[i])
+			dbs[n++] = g->databases[i];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ret = geo_db_load(dbs, n, g->overrides, NULL, NULL, out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(dbs);
+	if (ret != 0) {
+		log_err("geoip: not loaded (%s)", gs_strerror(ret));
+		return ret;
+	}
+	log_info("geoip: %zu ranges read from %zu file%s, %zu IPv4 and %zu "
+		 "IPv6 ranges after merging, in %.0f ms",
+		 (*out)->n_read, (*out)->n_files,
+		 (*out)->n_files == 1 ? "" : "s", (*out)->n4, (*out)->n6,
+		 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+/* The files a check reads when it probes: one that cannot be read would
+ * fail every probe, so it is a load error, reported once at the key that
+ * names it (a service's file once at the service, not again at each region
+ * that inherits it). Returns the number of errors logged. */
+static unsigned check_files(const struct conf *c)
+{
+	static const char *const keys[] = {"ca_file", "cert_file", "key_file"};
+	unsigned errors = 0;
+	for (size_t si = 0; si < c->n_services; si++) {
+		const struct conf_service *cs = &c->services[si];
+		for (size_t ri = 0; ri <= cs->n_regions; ri++) {
+			/* ri == 0: the service's own check; then regions */
+			const struct conf_check *k =
+			    ri == 0 ? &cs->check : &cs->regions[ri - 1].check;
+			const char *const own[] = {k->ca_file, k->cert_file,
+						   k->key_file};
+			const char *const svc[] = {cs->check.ca_file,
+						   cs->check.cert_file,
+						   cs->check.key_file};
+			for (size_t f = 0; k->enabled && f < 3; f++) {
+				if (!own[f] ||
+				    (ri > 0 && svc[f] && cs->check.enabled &&
+				     strcmp(own[f], svc[f]) == 0) ||
+				    access(own[f], R_OK) == 0)
+					continue;
+				if (ri == 0)
+					log_err("%s: services[%zu].check.%s: "
+						"cannot read \"%s\" (%s)",
+						c->path, si, keys[f], own[f],
+						strerror(errno));
+				else
+					log_err("%s: services[%zu].regions[%zu]"
+						".check.%s: cannot read \"%s\" "
+						"(%s)",
+						c->path, si, ri - 1, keys[f],
+						own[f], strerror(errno));
+				errors++;
+			}
+		}
+	}
+	return errors;
+}
+
+/* Loads the config at path and every zone and GeoIP file it names, and
+ * builds the steering data, all off to the side. Every stage runs even
+ * when an earlier one found errors (as far as what parsed allows), so that
+ * one run reports every error (log_err); a snapshot with errors is freed,
+ * and the health checker is only asked for targets when nothing failed
+ * before the steering stage. Returns 0 and a new snapshot, or the first
+ * GS_E* code. */
 static int snapshot_load(const char *path, const uint8_t *secret,
 			 struct hc_checker *checker, bool initial_up,
 			 struct snapshot **out)
 {
 	struct conf *conf = NULL;
-	int ret = conf_load(path, NULL, NULL, &conf);
-	if (ret != 0)
-		return ret;
+	int failed = conf_load_partial(path, NULL, NULL, &conf);
+	if (!conf)
+		return failed; /* unreadable, or not JSON: nothing to go on */
+	if (check_files(conf) && !failed)
+		failed = GS_ECONFIG;
 	struct zone **zones = gs_xcalloc(conf->n_zones, sizeof(*zones));
 	size_t n_ok = 0;
 	for (size_t i = 0; i < conf->n_zones; i++) {
+		const struct conf_zone *cz = &conf->zones[i];
+		if (!cz->origin || !cz->file)
+			continue; /* did not parse */
 		struct zone *z = NULL;
-		int zr = zone_load(conf->zones[i].origin, conf->zones[i].file,
-				   NULL, NULL, &z);
+		int zr = zone_load(cz->origin, cz->file, NULL, NULL, &z);
 		if (zr != 0) {
-			log_err("zone %s: not loaded (%s)",
-				conf->zones[i].origin, gs_strerror(zr));
-			ret = zr;
+			log_err("zone %s: not loaded (%s)", cz->origin,
+				gs_strerror(zr));
+			if (!failed)
+				failed = zr;
 			continue;
 		}
 		zones[n_ok++] = z;
-	}
-	if (ret != 0) {
-		for (size_t i = 0; i < n_ok; i++)
-			zone_free(zones[i]);
-		free(zones);
-		conf_free(conf);
-		return ret;
 	}
 	struct snapshot *s = gs_xcalloc(1, sizeof(*s));
 	s->conf = conf;
 	s->zones = zoneset_new(zones, n_ok);
 	s->view.zones = s->zones;
-	if (conf->geoip.n_databases || conf->geoip.overrides) {
-		struct timespec t0, t1;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ret = geo_db_load((const char *const *)conf->geoip.databases,
-				  conf->geoip.n_databases,
-				  conf->geoip.overrides, NULL, NULL, &s->geo);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (ret != 0) {
-			log_err("geoip: not loaded (%s)", gs_strerror(ret));
-			snapshot_free(s);
-			return ret;
-		}
-		log_info("geoip: %zu ranges read from %zu file%s, %zu IPv4 and "
-			 "%zu IPv6 ranges after merging, in %.0f ms",
-			 s->geo->n_read, s->geo->n_files,
-			 s->geo->n_files == 1 ? "" : "s", s->geo->n4,
-			 s->geo->n6,
-			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	}
-	ret =
-	    steer_build(conf, s->zones, s->geo, checker, initial_up, &s->steer);
-	if (ret != 0) {
+	int ret = geo_load(conf, &s->geo);
+	if (ret != 0 && !failed)
+		failed = ret;
+	ret = steer_build(conf, s->zones, s->geo, failed ? NULL : checker,
+			  initial_up, &s->steer);
+	if (ret != 0 && !failed)
+		failed = ret;
+	if (failed) {
 		snapshot_free(s);
-		return ret;
+		return failed;
 	}
 	for (size_t i = 0; i < s->steer->n_services; i++) {
 		const struct steer_service *svc = &s->steer->services[i];
@@ -401,9 +464,14 @@ static int run(const char *conf_path)
 	d.checker = hc_checker_new(d.base);
 	if (!d.checker)
 		log_fatal("cannot start the health checker");
-	if (snapshot_load(conf_path, d.secret, d.checker, false, &d.cur) != 0)
-		log_fatal("%s: not started because of the errors above",
-			  conf_path);
+	if (snapshot_load(conf_path, d.secret, d.checker, false, &d.cur) != 0) {
+		/* EX_CONFIG: an operator must fix the file; systemd does not
+		 * restart us over it (RestartPreventExitStatus=78). */
+		log_err("%s: not started because of the errors above",
+			conf_path);
+		ret = EX_CONFIG;
+		goto out;
+	}
 	hc_checker_commit(d.checker);
 	const struct conf *c = d.cur->conf;
 	d.started = time(NULL);
@@ -412,10 +480,11 @@ static int run(const char *conf_path)
 		log_fatal("%s: not started: no control socket", conf_path);
 	char err[512];
 	if (ctl_state_load(c->state_file, &d.admin, err, sizeof(err)) != 0) {
-		ctl_server_free(d.ctl);
-		log_fatal("%s (not started: an operator's drains are never "
-			  "dropped; fix or move the file)",
-			  err);
+		log_err("%s (not started: an operator's drains are never "
+			"dropped; fix or move the file)",
+			err);
+		ret = EX_CONFIG;
+		goto out;
 	}
 	d.state_path = gs_xstrdup(c->state_file);
 	if (d.admin->n)
@@ -526,7 +595,7 @@ static int check(const char *conf_path)
 	struct snapshot *s = NULL;
 	if (snapshot_load(conf_path, no_secret, NULL, false, &s) != 0) {
 		fprintf(stderr, "%s: check failed\n", conf_path);
-		return 1;
+		return EX_CONFIG;
 	}
 	struct ctl_state *st = NULL;
 	char err[512];
@@ -534,7 +603,7 @@ static int check(const char *conf_path)
 		log_err("%s", err);
 		fprintf(stderr, "%s: check failed\n", conf_path);
 		snapshot_free(s);
-		return 1;
+		return EX_CONFIG;
 	}
 	size_t orphans = 0;
 	for (size_t i = 0; i < st->n; i++) {
@@ -561,9 +630,10 @@ static int check(const char *conf_path)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: geosteerd -c FILE [--check] [-l LEVEL] [--syslog]\n"
+		"usage: geosteerd [-c FILE] [--check] [-l LEVEL] [--syslog]\n"
 		"       geosteerd -V\n"
-		"  -c, --config FILE    configuration file (JSON)\n"
+		"  -c, --config FILE    configuration file (JSON; default "
+		GS_CONFIG_DEFAULT ")\n"
 		"      --check          check the configuration and zones, "
 		"then exit\n"
 		"  -l, --log-level LVL  err, warn, info (default) or debug\n"
@@ -621,9 +691,19 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || !conf_path) {
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (!conf_path) {
+		conf_path = GS_CONFIG_DEFAULT;
+		if (access(conf_path, F_OK) != 0 && errno == ENOENT) {
+			fprintf(stderr,
+				"geosteerd: no configuration file at %s (the "
+				"default; name one with -c FILE)\n",
+				conf_path);
+			return EX_CONFIG;
+		}
 	}
 	log_setup(level, use_syslog && !do_check);
 	return do_check ? check(conf_path) : run(conf_path);

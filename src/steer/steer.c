@@ -280,11 +280,36 @@ static void build_tables(struct steer_service *svc, struct order_tab *t,
 
 /* Checks that a host name lies in a zone, not at or below a delegation or
  * a DNAME, and (exact hosts) has no address or alias data of its own. */
+/* True if a zone of the config that did not load (its errors are out)
+ * holds name: nothing can be said about the name then. */
+static bool in_unloaded_zone(const struct conf *c, const struct zoneset *zs,
+			     const uint8_t *wire, size_t len)
+{
+	for (size_t i = 0; i < c->n_zones; i++) {
+		uint8_t o[DNS_MAX_NAME + 1];
+		size_t ol = c->zones[i].origin
+				? name_to_wire(c->zones[i].origin, o)
+				: 0;
+		if (ol == 0 || !wire_name_is_sub(wire, len, o, ol))
+			continue;
+		bool loaded = false;
+		for (size_t k = 0; k < zs->n; k++)
+			if (zs->zones[k]->origin_len == ol &&
+			    memcmp(zs->zones[k]->origin, o, ol) == 0)
+				loaded = true;
+		if (!loaded)
+			return true;
+	}
+	return false;
+}
+
 static void check_host(struct builder *b, size_t si, size_t hi,
 		       const char *text, const uint8_t *wire, size_t len,
 		       bool wildcard, const struct zoneset *zs)
 {
 	const struct zone *z = zoneset_find(zs, wire, len);
+	if (!z && in_unloaded_zone(b->conf, zs, wire, len))
+		return;
 	if (!z) {
 		build_err(b, si,
 			  "hosts[%zu]: \"%s\" is not inside any "
@@ -361,7 +386,9 @@ static void build_service(struct builder *b, size_t si,
 	for (size_t i = 0; i < cs->n_regions; i++) {
 		const struct conf_region *cr = &cs->regions[i];
 		struct steer_region *r = &svc->regions[i];
-		r->name = gs_xstrdup(cr->name);
+		/* A region whose name did not parse (its error is out) is
+		 * named by no one. */
+		r->name = gs_xstrdup(cr->name ? cr->name : "");
 		r->lat = cr->lat;
 		r->lon = cr->lon;
 		r->a4 = gs_xcalloc(cr->n_addrs, sizeof(*r->a4));
@@ -371,6 +398,8 @@ static void build_service(struct builder *b, size_t si,
 		bool own = cr->n_check_addrs == 0;
 		for (size_t a = 0; a < cr->n_addrs; a++) {
 			const struct conf_addr *ca = &cr->addrs[a];
+			if (!ca->text)
+				continue; /* did not parse */
 			const struct hc_flag *f =
 			    own ? target(b, cs, cr, ca) : NULL;
 			if (ca->family == AF_INET) {
@@ -383,27 +412,12 @@ static void build_service(struct builder *b, size_t si,
 		}
 		r->checks = gs_xcalloc(cr->n_check_addrs, sizeof(*r->checks));
 		for (size_t a = 0; a < cr->n_check_addrs; a++) {
+			if (!cr->check_addrs[a].text)
+				continue;
 			const struct hc_flag *f =
 			    target(b, cs, cr, &cr->check_addrs[a]);
 			if (f)
 				r->checks[r->n_checks++] = f;
-		}
-	}
-
-	/* Files the probes need: an unreadable one would fail every probe,
-	 * so it is a load error. */
-	for (size_t i = 0; i < cs->n_regions; i++) {
-		const struct conf_check *k = &cs->regions[i].check;
-		const char *files[] = {k->ca_file, k->cert_file, k->key_file};
-		static const char *const keys[] = {"ca_file", "cert_file",
-						   "key_file"};
-		for (size_t f = 0; k->enabled && f < 3; f++) {
-			if (!files[f] || access(files[f], R_OK) == 0)
-				continue;
-			build_err(b, si,
-				  "regions[%zu].check.%s: cannot read \"%s\" "
-				  "(%s)",
-				  i, keys[f], files[f], strerror(errno));
 		}
 	}
 
@@ -441,7 +455,8 @@ static void check_override_regions(struct builder *b, const struct conf *c,
 		bool found = false;
 		for (size_t s = 0; s < c->n_services && !found; s++)
 			for (size_t r = 0; r < c->services[s].n_regions; r++)
-				if (strcmp(c->services[s].regions[r].name,
+				if (c->services[s].regions[r].name &&
+				    strcmp(c->services[s].regions[r].name,
 					   l->region) == 0)
 					found = true;
 		if (!found) {
@@ -471,8 +486,15 @@ int steer_build(const struct conf *c, const struct zoneset *zs,
 	check_override_regions(&b, c, geo);
 	for (size_t i = 0; i < c->n_services; i++) {
 		const struct conf_service *cs = &c->services[i];
+		/* A config with errors is still checked (--check reports
+		 * everything at once): a service whose name did not parse
+		 * is skipped, parts that did not parse are NULL. */
+		if (!cs->name)
+			continue;
 		for (size_t h = 0; h < cs->n_hosts; h++) {
 			const char *text = cs->hosts[h];
+			if (!text)
+				continue;
 			bool wild = text[0] == '*' && text[1] == '.';
 			struct steer_host *sh =
 			    wild ? &s->wild[s->n_wild] : &s->exact[s->n_exact];

@@ -37,6 +37,7 @@ SRCDIR = os.environ.get("GS_SRCDIR") or os.path.normpath(
     os.path.join(HERE, "..", ".."))
 
 SKIP = 77
+EX_CONFIG = 78  # geosteerd: the config or the state file is wrong
 
 # Bounds for every wait in the suite (seconds).
 START_TIMEOUT = 10.0

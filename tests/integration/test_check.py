@@ -58,7 +58,8 @@ class Check(gstest.TempDirCase):
 
     def assertCheckFails(self, conf=None, raw=None, must=(), names_file=True):
         rc, out = self.check(conf, raw)
-        self.assertEqual(rc, 1, "exit status %s, output:\n%s" % (rc, out))
+        self.assertEqual(rc, gstest.EX_CONFIG,
+                         "exit status %s, output:\n%s" % (rc, out))
         if names_file:
             self.assertIn("geosteerd.conf", out, out)
         for s in must:
@@ -71,7 +72,8 @@ class Check(gstest.TempDirCase):
     def zone_fails(self, text, must=()):
         self.write("check.test.zone", text)
         rc, out = self.check()
-        self.assertEqual(rc, 1, "exit status %s, output:\n%s" % (rc, out))
+        self.assertEqual(rc, gstest.EX_CONFIG,
+                         "exit status %s, output:\n%s" % (rc, out))
         self.assertIn("check.test.zone", out, out)
         for s in must:
             self.assertRegex(out, s)
@@ -207,7 +209,7 @@ class Check(gstest.TempDirCase):
     def test_missing_config_file(self):
         rc, out = self.run_daemon("-c", os.path.join(self.dir, "nope.conf"),
                                   "--check")
-        self.assertEqual(rc, 1, out)
+        self.assertEqual(rc, gstest.EX_CONFIG, out)
         self.assertIn("nope.conf", out)
 
     def test_missing_zone_file(self):
@@ -263,9 +265,101 @@ class Check(gstest.TempDirCase):
         rc, out = self.check(self.conf(zones=[
             {"origin": "check.test", "file": "check.test.zone"},
             {"origin": "b.test", "file": "b.test.zone"}]))
-        self.assertEqual(rc, 1, out)
+        self.assertEqual(rc, gstest.EX_CONFIG, out)
         self.assertIn("check.test.zone", out)
         self.assertIn("b.test.zone", out)
+
+    def test_every_error_in_one_run(self):
+        # One run names every error of every stage, each at its own key:
+        # a bad value, a zone that does not load, a missing GeoIP file, a
+        # steered host in no served zone, an unreadable ca_file (once, at
+        # the service that wrote it, not at each region that inherits it).
+        self.write("b.test.zone", "$ORIGIN b.test.\n$TTL 300\n"
+                   "@ NS ns1\nns1 A 192.0.2.1\n")  # no SOA
+        regions = [{"name": n, "lat": 0, "lon": i,
+                    "addresses": ["127.0.0.%d" % (10 + i)]}
+                   for i, n in enumerate(("one", "two", "three"))]
+        c = self.conf(workers="two", zones=[
+            {"origin": "check.test", "file": "check.test.zone"},
+            {"origin": "b.test", "file": "b.test.zone"}],
+            geoip={"databases": ["no-such-geoip"]},
+            services=[{
+                "name": "svc", "hosts": ["svc.check.test", "svc.nowhere.test",
+                                         "x.b.test"],
+                "check": {"url": "https://svc.check.test/",
+                          "ca_file": "no-such-ca.pem"},
+                "regions": regions}])
+        out = self.assertCheckFails(c, must=[
+            "workers", "b.test.zone", "no-such-geoip",
+            "services[0].hosts[1]", "svc.nowhere.test",
+            "services[0].check.ca_file", "no-such-ca.pem"])
+        self.assertEqual(out.count("no-such-ca.pem"), 1, out)
+        self.assertNotIn("regions[0].check.ca_file", out)
+        # the host in the zone that did not load is not called outside
+        # every zone: nothing can be said about it
+        self.assertNotIn("x.b.test", out)
+
+    def test_region_names(self):
+        def svc(*names):
+            return [{"name": "svc", "hosts": ["svc.check.test"],
+                     "regions": [{"name": n, "lat": 0, "lon": 0,
+                                  "addresses": ["127.0.0.%d" % (10 + i)]}
+                                 for i, n in enumerate(names)]}]
+        for names, key, what in (
+                (("eu-west-1", "EU-West-1"), "regions[1].name",
+                 "only in case"),
+                (("eu", "us-east-1"), "regions[0].name", "country code"),
+                (("us-east-1", "De"), "regions[1].name", "country code")):
+            with self.subTest(names=names):
+                self.assertCheckFails(self.conf(services=svc(*names)),
+                                      must=["services[0]." + key, what])
+        # across services too: a drain without --service and the
+        # overrides reach every service's region of a name
+        two = svc("eu-west-1") + [{"name": "api", "hosts": ["api.check.test"],
+                                   "regions": [{"name": "EU-WEST-1", "lat": 0,
+                                                "lon": 0, "addresses":
+                                                ["127.0.0.20"]}]}]
+        self.assertCheckFails(self.conf(services=two),
+                              must=["services[1].regions[0].name",
+                                    "only in case"])
+        # the same name in two services is how a region is shared
+        same = svc("eu-west-1") + [{"name": "api", "hosts": ["api.check.test"],
+                                    "regions": [{"name": "eu-west-1", "lat": 0,
+                                                 "lon": 0, "addresses":
+                                                 ["127.0.0.20"]}]}]
+        rc, out = self.check(self.conf(services=same))
+        self.assertEqual(rc, 0, out)
+
+    def test_no_config_at_the_default_path(self):
+        p = gstest.run([gstest.geosteerd_path(), "-h"], timeout=20)
+        m = re.search(r"default (/\S+)\)", p.stdout)
+        self.assertIsNotNone(m, p.stdout)
+        default = m.group(1)
+        if os.path.exists(default):
+            self.skipTest("%s exists on this machine" % default)
+        for args in ((), ("--check",)):
+            with self.subTest(args=args):
+                rc, out = self.run_daemon(*args)
+                self.assertEqual(rc, gstest.EX_CONFIG, out)
+                lines = out.strip().splitlines()
+                self.assertEqual(len(lines), 1, out)
+                self.assertIn(default, lines[0])
+                self.assertIn("-c", lines[0])
+
+    def test_sample_config_passes_once_its_zone_is_in_place(self):
+        # contrib/geosteer.conf.sample on a fresh system: the one step is
+        # the zone file (geosteer.conf(5) says so); --check probes nothing
+        with open(os.path.join(gstest.SRCDIR, "contrib",
+                               "geosteer.conf.sample")) as f:
+            sample = json.load(f)
+        zone = sample["zones"][0]["file"]
+        self.assertEqual(zone, "/etc/geosteer/example.org.zone")
+        shutil.copy(os.path.join(gstest.SRCDIR, "zones", "example.org.zone"),
+                    os.path.join(self.dir, "example.org.zone"))
+        sample["zones"][0]["file"] = "example.org.zone"
+        sample["state_file"] = "state/state.json"
+        rc, out = self.check(sample)
+        self.assertEqual(rc, 0, out)
 
     # -- usage ---------------------------------------------------------------
 

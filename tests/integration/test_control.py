@@ -620,7 +620,7 @@ class StateFile(ControlCase):
         rc = d.wait_exit(gstest.START_TIMEOUT)
         self.assertIsNotNone(rc, "geosteerd started with a broken state "
                              "file:\n%s" % d.log_tail())
-        self.assertNotEqual(rc, 0, d.log_tail())
+        self.assertEqual(rc, gstest.EX_CONFIG, d.log_tail())
         return d.log()
 
     def check(self, d):
@@ -685,7 +685,8 @@ class StateFile(ControlCase):
                 self.assertIn("state.json", log, "the error does not name "
                               "the file:\n%s" % log)
                 rc, out = self.check(self.d)
-                self.assertEqual(rc, 1, "--check: exit %d\n%s" % (rc, out))
+                self.assertEqual(rc, gstest.EX_CONFIG,
+                                 "--check: exit %d\n%s" % (rc, out))
                 self.assertIn("state.json", out)
                 # the file was not replaced
                 if text is not None:

@@ -857,7 +857,8 @@ class Check(gstest.TempDirCase):
 
     def assertFails(self, conf, *must):
         rc, out = self.check(conf)
-        self.assertEqual(rc, 1, "exit status %s, output:\n%s" % (rc, out))
+        self.assertEqual(rc, gstest.EX_CONFIG,
+                         "exit status %s, output:\n%s" % (rc, out))
         for s in must:
             self.assertIn(s, out)
 

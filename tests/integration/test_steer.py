@@ -76,7 +76,10 @@ COUNTRY_REGION = {"DE": EU, "GB": EU, "FR": EU, "JP": AP, "IN": AP,
                   "US": US, "CA": US, "BR": US}
 
 NETS = """# test overrides: CIDR TARGET
+# a /29 written before the /32 inside it: the narrower one still wins
+127.0.0.8/29 ap-south-1
 127.0.0.2/32 eu-west-1
+127.0.0.9/32 eu-west-1
 
 # a country code, then coordinates near Mumbai, then near Paris
 127.0.0.3/32 JP
@@ -86,7 +89,8 @@ NETS = """# test overrides: CIDR TARGET
 """
 # the source addresses above and where they lead
 SOURCES = {"127.0.0.1": US, "127.0.0.2": EU, "127.0.0.3": AP,
-           "127.0.0.4": AP, "127.0.0.5": EU}
+           "127.0.0.4": AP, "127.0.0.5": EU,
+           "127.0.0.8": AP, "127.0.0.9": EU, "127.0.0.10": AP}
 
 
 def steer_conf(default_location=None, overrides="nets.txt",
@@ -914,7 +918,8 @@ class Check(gstest.TempDirCase):
 
     def assertFails(self, conf, must=()):
         rc, out = self.check(conf)
-        self.assertEqual(rc, 1, "exit status %s, output:\n%s" % (rc, out))
+        self.assertEqual(rc, gstest.EX_CONFIG,
+                         "exit status %s, output:\n%s" % (rc, out))
         for s in must:
             if hasattr(s, "search"):
                 self.assertRegex(out, s)
@@ -990,7 +995,7 @@ class Check(gstest.TempDirCase):
                                                   host]), [host])
 
     def test_override_unknown_region(self):
-        text = NETS + "127.0.0.9/32 mars-north-1\n"
+        text = NETS + "127.0.0.99/32 mars-north-1\n"
         self.write("nets.txt", text)
         self.assertFails(self.conf(mini=True), [
             "is not a region of any service", "mars-north-1",
@@ -1004,6 +1009,47 @@ class Check(gstest.TempDirCase):
                 text = "# header\n%s\n127.0.0.10/32 GB\n" % bad
                 self.write("nets.txt", text)
                 self.assertFails(self.conf(mini=True), [re.compile(r"nets\.txt:2\b")])
+
+    def test_override_same_network_twice(self):
+        # whatever the order, the most specific network wins: the same
+        # network twice has no winner, so it is an error at the later line
+        for second in ("127.0.0.2/32 ap-south-1", "127.0.0.2/32 eu-west-1",
+                       "127.0.0.2/32 JP"):
+            with self.subTest(line=second):
+                text = NETS + second + "\n"
+                self.write("nets.txt", text)
+                first = NETS.splitlines().index("127.0.0.2/32 eu-west-1") + 1
+                self.assertFails(self.conf(mini=True), [
+                    re.compile(r"nets\.txt:%d: the same network as line %d"
+                               % (len(text.splitlines()), first))])
+
+    def test_override_unknown_country_code(self):
+        text = NETS + "127.0.0.99/32 XQ\n"
+        self.write("nets.txt", text)
+        self.assertFails(self.conf(mini=True), [
+            re.compile(r'nets\.txt:%d: unknown country code "XQ"' %
+                       len(text.splitlines()))])
+        # "??" is the way to say "nowhere"
+        self.write("nets.txt", NETS + "127.0.0.99/32 ??\n")
+        rc, out = self.check(self.conf(mini=True))
+        self.assertEqual(rc, 0, out)
+
+    def test_override_errors_stop_the_start(self):
+        # the same errors at start: exit 78, file and line in the log
+        text = NETS + "127.0.0.99/32 XQ\n127.0.0.99/32 GB\n"
+        d = Daemon(conf=steer_conf(databases=()), zones={"nets.txt": text},
+                   name="steer-bad-overrides")
+        try:
+            d.start(wait=False)
+            rc = d.wait_exit(gstest.START_TIMEOUT)
+            self.assertEqual(rc, gstest.EX_CONFIG, d.log_tail())
+            n = len(text.splitlines())
+            self.assertIn("nets.txt:%d: unknown country code" % (n - 1),
+                          d.log())
+            self.assertIn("nets.txt:%d: the same network as line %d" %
+                          (n, n - 1), d.log())
+        finally:
+            d.cleanup()
 
     def test_missing_database(self):
         missing = os.path.join(self.dir, "no-such-geoip6")
