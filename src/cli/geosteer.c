@@ -714,8 +714,23 @@ static void print_undrain(json_t *res)
 static void print_reload(json_t *res)
 {
 	const char *conf = jstr(res, "config_file");
+	json_t *warnings = json_object_get(res, "warnings");
+	size_t i;
 
 	print_wrapped("reloaded", conf ? conf : "the configuration", 2);
+	/* What the daemon said of the new config (a change that takes
+	 * effect only at restart, say): on stderr, one line each. */
+	for (i = 0; i < json_array_size(warnings); i++) {
+		const char *w = json_string_value(json_array_get(warnings, i));
+		struct line l = {.f = stderr};
+
+		if (!w)
+			continue;
+		put(&l, "geosteer: ");
+		put(&l, w);
+		flush(&l);
+		line_free(&l);
+	}
 }
 
 /* ---- explain ------------------------------------------------------------- */

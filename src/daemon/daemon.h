@@ -43,6 +43,14 @@ struct daemon {
 	struct tcp_server *tcp;
 	time_t started;
 
+	/* What the servers were started with: a reload that changes it
+	 * warns (it takes effect at restart), every time until then. The
+	 * listen addresses only (text NULL). */
+	size_t boot_n_listen;
+	struct conf_listen *boot_listen;
+	unsigned boot_workers, boot_tcp_max_clients;
+	double boot_tcp_idle_timeout;
+
 	/* Control: the socket and state file named at start (a reload
 	 * that changes them warns: they take effect at restart). */
 	struct ctl_server *ctl;

@@ -244,14 +244,14 @@ static void on_reclaim(evutil_socket_t fd, short what, void *arg)
 	reclaim(arg);
 }
 
-static bool listen_same(const struct conf *a, const struct conf *b)
+static bool listen_same(const struct daemon *d, const struct conf *b)
 {
-	if (a->n_listen != b->n_listen)
+	if (d->boot_n_listen != b->n_listen)
 		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (a->listen[i].addr_len != b->listen[i].addr_len ||
-		    memcmp(&a->listen[i].addr, &b->listen[i].addr,
-			   a->listen[i].addr_len) != 0)
+	for (size_t i = 0; i < b->n_listen; i++)
+		if (d->boot_listen[i].addr_len != b->listen[i].addr_len ||
+		    memcmp(&d->boot_listen[i].addr, &b->listen[i].addr,
+			   b->listen[i].addr_len) != 0)
 			return false;
 	return true;
 }
@@ -288,14 +288,14 @@ int daemon_reload(struct daemon *d, json_t *errors)
 		goto out;
 	}
 	hc_checker_commit(d->checker);
-	const struct conf *o = d->cur->conf, *n = s->conf;
-	if (!listen_same(o, n) || o->workers != n->workers ||
-	    o->tcp_max_clients != n->tcp_max_clients ||
-	    o->tcp_idle_timeout != n->tcp_idle_timeout)
+	const struct conf *n = s->conf;
+	if (!listen_same(d, n) || d->boot_workers != n->workers ||
+	    d->boot_tcp_max_clients != n->tcp_max_clients ||
+	    d->boot_tcp_idle_timeout != n->tcp_idle_timeout)
 		log_warn("reload: listen, workers and tcp_* changes take "
 			 "effect at the next restart");
-	if (strcmp(o->control_socket, n->control_socket) != 0 ||
-	    strcmp(o->state_file, n->state_file) != 0)
+	if (strcmp(ctl_server_path(d->ctl), n->control_socket) != 0 ||
+	    strcmp(d->state_path, n->state_file) != 0)
 		log_warn("reload: control_socket and state_file changes take "
 			 "effect at the next restart");
 	daemon_apply_drains(d, s);
@@ -475,6 +475,15 @@ static int run(const char *conf_path)
 	hc_checker_commit(d.checker);
 	const struct conf *c = d.cur->conf;
 	d.started = time(NULL);
+	d.boot_n_listen = c->n_listen;
+	d.boot_listen = gs_xcalloc(c->n_listen, sizeof(*d.boot_listen));
+	for (size_t i = 0; i < c->n_listen; i++) {
+		d.boot_listen[i].addr = c->listen[i].addr;
+		d.boot_listen[i].addr_len = c->listen[i].addr_len;
+	}
+	d.boot_workers = c->workers;
+	d.boot_tcp_max_clients = c->tcp_max_clients;
+	d.boot_tcp_idle_timeout = c->tcp_idle_timeout;
 	/* Before any port: a second daemon stops here. */
 	if (ctl_server_open(c->control_socket, &d.ctl) != 0)
 		log_fatal("%s: not started: no control socket", conf_path);
@@ -569,6 +578,7 @@ out:
 		event_free(d.watchdog_ev);
 	ctl_state_free(d.admin);
 	free(d.state_path);
+	free(d.boot_listen);
 	for (size_t i = 0; i < GS_ARRAY_SIZE(sigs); i++)
 		if (sigs[i])
 			event_free(sigs[i]);

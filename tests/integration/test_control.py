@@ -550,6 +550,25 @@ class Drain(ControlCase):
         self.assertIn("198.51.100.12", gstest.region_addresses(
             st, "teleport", EU))
 
+    def test_reload_prints_the_warnings(self):
+        # a change that takes effect only at restart: the reload works,
+        # exit 0, and says so (warnings on stderr)
+        self.d.conf_at_start = copy.deepcopy(self.d.conf)
+        conf = copy.deepcopy(self.d.conf)
+        conf["tcp_max_clients"] = conf.get("tcp_max_clients", 256) + 1
+        self.d.write_config(conf)
+        code, out, err = self.d.ctl("reload", check=True)
+        self.assertIn("reloaded", out)
+        self.assertRegex(err, r"(?m)^geosteer: warning: reload: .*tcp_\* "
+                         r"changes take effect at the next restart$")
+        # again: the running server still has the old value
+        code, out, err = self.d.ctl("reload", check=True)
+        self.assertIn("tcp_* changes take effect at the next restart", err)
+        # back to what it started with: nothing to say
+        self.d.write_config(self.d.conf_at_start)
+        code, out, err = self.d.ctl("reload", check=True)
+        self.assertEqual(err, "")
+
     def test_reload_broken_config_prints_every_error(self):
         self.drain(AP, "api", reason="kept")
         good = copy.deepcopy(self.d.conf)
