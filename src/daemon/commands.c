@@ -13,14 +13,28 @@
 #include "common/alloc.h"
 #include "common/compiler.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "control/ctl_proto.h"
 #include "daemon/daemon.h"
 
 #define REASON_MAX 512
 
+/* A JSON string, or null for NULL or "". Never NULL: json_string()
+ * refuses invalid UTF-8, and a NULL member would make json_pack() drop
+ * the whole object (a service vanishing from status). Health text is
+ * cleaned where it is made (hc_verdict.c); should any other arrive
+ * malformed, it is shown cleaned (common/text.h) rather than lost. */
 static json_t *str_or_null(const char *s)
 {
-	return s && s[0] ? json_string(s) : json_null();
+	if (!s || !s[0])
+		return json_null();
+	json_t *j = json_string(s);
+	if (!j) {
+		char buf[1024];
+		gs_text_clean(buf, sizeof(buf), s, strlen(s));
+		j = json_string(buf);
+	}
+	return j ? j : json_null();
 }
 
 static char *fail(const char *fmt, ...) GS_PRINTF(1, 2);

@@ -68,7 +68,8 @@ struct hc_svc_note {
 	struct hc_svc_note *next;
 	char *service;
 	bool all_down;
-	char skew[200];
+	char skew[256]; /* two server_versions and two region names (at
+			 * most 63 bytes, conf.c) fit whole */
 };
 
 struct hc_checker {
@@ -370,7 +371,7 @@ static void evaluate_service(struct hc_checker *c, const char *service)
 {
 	bool any_up = false, pending = false;
 	const struct hc_target *ref = NULL;
-	char skew[200] = "";
+	char skew[sizeof(((struct hc_svc_note *)0)->skew)] = "";
 	for (const struct hc_target *t = c->targets; t; t = t->next) {
 		if (strcmp(t->service, service) != 0)
 			continue;
@@ -450,6 +451,7 @@ static void probe_done(struct hc_checker *c, CURL *e, CURLcode res)
 	    .location = redirect,
 	    .timeout = t->check.timeout,
 	};
+	/* r's text is cleaned (hc_verdict.h): logged and published as is */
 	struct hc_result r;
 	hc_verdict_classify(&o, t->check.cluster_name, &r);
 	bool first_result = !t->has_result;

@@ -20,7 +20,9 @@
 struct event_base;
 struct hc_checker;
 
-/* What status shows of a target (main thread). */
+/* What status shows of a target (main thread). Its text, and the skew
+ * note below, is valid UTF-8 without control characters: what a server
+ * sent is cleaned by the verdict (hc_verdict.h). */
 struct hc_target_info {
 	const char *service, *region, *address;
 	enum hc_state state;

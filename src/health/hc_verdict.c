@@ -6,19 +6,55 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "health/hc_verdict.h"
 
-/* Copies a JSON string member into buf if present. */
+/* Every piece of text the server chose (JSON fields, error.message, the
+ * Location header, and libcurl's and jansson's error texts, which quote
+ * what it sent) goes through gs_text_clean() on its way into a result:
+ * bounded, cut between characters, valid UTF-8, controls escaped. The
+ * buffers below are sized so that the reasons built from them are never
+ * cut again by snprintf. */
+#define MSG_MAX 150    /* error.message */
+#define LOC_MAX 120    /* the Location of a redirect */
+#define JERR_MAX 120   /* jansson's error text */
+#define CLUSTER_MAX 80 /* each cluster_name of a mismatch */
+
+#define REASON_SIZE sizeof(((struct hc_result *)0)->reason)
+_Static_assert(sizeof("HTTP -9223372036854775808: ") - 1 + MSG_MAX <
+		   REASON_SIZE,
+	       "error.message fits in a reason");
+_Static_assert(sizeof("HTTP -9223372036854775808 (to )") - 1 + LOC_MAX <
+		   REASON_SIZE,
+	       "a Location fits in a reason");
+_Static_assert(sizeof("invalid JSON ()") - 1 + JERR_MAX < REASON_SIZE,
+	       "jansson's error fits in a reason");
+_Static_assert(sizeof("cluster_name \"\" != \"\"") - 1 + 2 * CLUSTER_MAX <
+		   REASON_SIZE,
+	       "two cluster names fit in a reason");
+
+/* The cleaned copy of a C string (text.h), in buf. */
+static const char *clean_str(char *buf, size_t size, const char *s)
+{
+	gs_text_clean(buf, size, s, strlen(s));
+	return buf;
+}
+
+/* Copies a JSON string member, cleaned, into buf if present. */
 static void copy_str(json_t *obj, const char *key, char *buf, size_t size)
 {
 	json_t *v = json_object_get(obj, key);
 	if (json_is_string(v))
-		snprintf(buf, size, "%s", json_string_value(v));
+		gs_text_clean(buf, size, json_string_value(v),
+			      json_string_length(v));
 }
 
 static void classify_transport(const struct hc_outcome *o, struct hc_result *r)
 {
-	const char *err = o->curl_error ? o->curl_error : "";
+	/* libcurl's error buffer can quote the server (a certificate's
+	 * subject name, say): cleaned, to fit after the longest prefix. */
+	char err[REASON_SIZE - (sizeof("cannot connect ()") - 1)];
+	clean_str(err, sizeof(err), o->curl_error ? o->curl_error : "");
 	/* The system's word is plainer than libcurl's where there is one. */
 	if (o->os_errno == ECONNREFUSED) {
 		snprintf(r->reason, sizeof(r->reason), "connection refused");
@@ -98,9 +134,11 @@ void hc_verdict_classify(const struct hc_outcome *o, const char *cluster_name,
 		return;
 	}
 	if (st >= 300 && st < 400) {
+		char loc[LOC_MAX + 1];
 		if (o->location && o->location[0])
 			snprintf(r->reason, sizeof(r->reason),
-				 "HTTP %ld (to %.120s)", st, o->location);
+				 "HTTP %ld (to %s)", st,
+				 clean_str(loc, sizeof(loc), o->location));
 		else
 			snprintf(r->reason, sizeof(r->reason), "HTTP %ld", st);
 		return;
@@ -109,12 +147,16 @@ void hc_verdict_classify(const struct hc_outcome *o, const char *cluster_name,
 	if (st != 200) {
 		json_t *msg =
 		    json_object_get(json_object_get(doc, "error"), "message");
-		if (json_is_string(msg))
-			snprintf(r->reason, sizeof(r->reason),
-				 "HTTP %ld: %.150s", st,
-				 json_string_value(msg));
-		else
+		char text[MSG_MAX + 1];
+		if (json_is_string(msg)) {
+			gs_text_clean(text, sizeof(text),
+				      json_string_value(msg),
+				      json_string_length(msg));
+			snprintf(r->reason, sizeof(r->reason), "HTTP %ld: %s",
+				 st, text);
+		} else {
 			snprintf(r->reason, sizeof(r->reason), "HTTP %ld", st);
+		}
 		goto out;
 	}
 	if (!cluster_name) {
@@ -122,8 +164,11 @@ void hc_verdict_classify(const struct hc_outcome *o, const char *cluster_name,
 		goto out;
 	}
 	if (!doc) {
-		snprintf(r->reason, sizeof(r->reason), "invalid JSON (%.120s)",
-			 jerr.text);
+		/* jansson quotes the input near the error (raw controls, or a
+		 * character cut in two) */
+		char text[JERR_MAX + 1];
+		snprintf(r->reason, sizeof(r->reason), "invalid JSON (%s)",
+			 clean_str(text, sizeof(text), jerr.text));
 		goto out;
 	}
 	if (!json_is_object(doc)) {
@@ -146,9 +191,12 @@ void hc_verdict_classify(const struct hc_outcome *o, const char *cluster_name,
 		goto out;
 	}
 	if (strcmp(json_string_value(cn), cluster_name) != 0) {
+		char got[CLUSTER_MAX + 1], want[CLUSTER_MAX + 1];
+		gs_text_clean(got, sizeof(got), json_string_value(cn),
+			      json_string_length(cn));
 		snprintf(r->reason, sizeof(r->reason),
-			 "cluster_name \"%.80s\" != \"%.80s\"",
-			 json_string_value(cn), cluster_name);
+			 "cluster_name \"%s\" != \"%s\"", got,
+			 clean_str(want, sizeof(want), cluster_name));
 		goto out;
 	}
 	r->verdict = HC_PASS;

@@ -12,6 +12,11 @@
 
 enum hc_verdict { HC_PASS = 0, HC_FAIL, HC_INCONCLUSIVE };
 
+/* Every string here is valid UTF-8 without control characters and
+ * NUL-terminated: the parts the server chose are cleaned by
+ * gs_text_clean() (common/text.h), so they are bounded, cut between
+ * characters (marked "...") and show controls and malformed bytes as
+ * escapes. Consumers may log and publish them as they are. */
 struct hc_result {
 	enum hc_verdict verdict;
 	char reason[192];	 /* "" on a plain pass */
@@ -41,7 +46,10 @@ struct hc_outcome {
  * inconclusive. Anything else fails with a reason: "connection refused",
  * "timeout after 3.0s", "TLS: ...", "HTTP 302 (to LOCATION)",
  * "HTTP 503: MESSAGE" (error.message of a JSON error body), "invalid JSON
- * (...)", "cluster_name \"a\" != \"b\"", "body larger than 64 KiB". */
+ * (...)", "cluster_name \"a\" != \"b\"", "body larger than 64 KiB".
+ * Quoted outside text is cleaned (see struct hc_result): error.message
+ * to 150 bytes, the Location and jansson's error text to 120, each
+ * cluster name to 80, libcurl's error text to what fits. */
 void hc_verdict_classify(const struct hc_outcome *o, const char *cluster_name,
 			 struct hc_result *out);
 

@@ -35,6 +35,30 @@ Scenarios (SCENARIOS):
   html              200 text/html (a load balancer's error page)
   bad_json          200 application/json with a cut-off body
 
+Hostile text (shared/teleport-ping.md lists none of these; they check that
+what an endpoint says is shown bounded and escaped, test_hostile_text.py).
+Each carries a marker "FAKE-..." right after a line break or a fake
+"geosteerd[err]: " prefix, so a line of its own in a log is easy to spot:
+  hostile_cluster   200, cluster_name HOSTILE_CLUSTER_NAME: a newline and a
+                    fake log line, CR, ESC, BEL, DEL, C1 controls, then
+                    two-byte characters across the 80-byte cut
+  hostile_error     504, error.message HOSTILE_MESSAGE: the same kinds, an
+                    OSC title sequence, U+2028, 10 KB of two-byte
+                    characters offset by one byte
+  invalid_utf8      200 application/json whose cluster_name holds raw bytes
+                    (a backslash, then C2 9B, then 0xff): jansson refuses
+                    it and quotes a lone 0xC2 in its error text
+  hostile_redirect  302 whose Location is HOSTILE_LOCATION, raw bytes: ESC,
+                    SOH, DEL, C1 controls, 0xff 0xfe
+  hostile_reason    503 with the raw status line HOSTILE_STATUS_LINE (its
+                    reason phrase holds ESC, 0x85, 0xff, SOH, DEL, C1)
+  hostile_version   200, right cluster_name, server_version HOSTILE_VERSION
+                    (major 17: a version skew) with a newline and a fake
+                    log line, two-byte characters across the 31-byte cut
+These responses are written byte for byte where http.server would refuse
+or re-encode them. A certificate whose subject name is hostile (libcurl
+quotes it in its error text) is testca.TestCA.hostile_subject().
+
 Switching to refused or reset (and stop()) also drops the connections that
 are open, so a client that keeps connections alive sees the change at once.
 
@@ -91,7 +115,27 @@ PING_PATHS = ("/webapi/ping", "/v1/webapi/ping")
 SCENARIOS = ("healthy", "auth_unreachable", "internal_error", "hang",
              "misconfigured", "rate_limited", "wrong_host", "wrong_cluster",
              "version_skew", "refused", "reset", "not_found", "html",
-             "bad_json")
+             "bad_json", "hostile_cluster", "hostile_error", "invalid_utf8",
+             "hostile_redirect", "hostile_reason", "hostile_version")
+HOSTILE_SCENARIOS = tuple(sc for sc in SCENARIOS
+                          if sc.startswith("hostile_") or
+                          sc == "invalid_utf8")
+
+# hostile text (see the scenarios); FAKE marks a would-be line of its own
+HOSTILE_CLUSTER_NAME = ("evil\ngeosteerd[err]: FAKE-cluster\r\x1b[2J\x07"
+                        "\x7f\u0085\u009bx" + "\u00e9" * 60)
+HOSTILE_MESSAGE = ("auth down\ngeosteerd[err]: FAKE-error\x1b]0;pwned\x07"
+                   "\r\t\x7f\u0085\u009b31m\u2028x" + "\u00e9" * 5000)
+INVALID_UTF8_BODY = b'{"cluster_name":"\\\xc2\x9b[2J\xff"}\n'
+HOSTILE_LOCATION = (b"https://" + PUBLIC_NAME.encode() +
+                    b"/web/launch/\x1b[2J\x01\x7f\xc2\x85\xc2\x9b\xff\xfe"
+                    b"FAKE-redirect")
+HOSTILE_STATUS_LINE = (b"HTTP/1.1 503 \x1b[31mFAKE-reason\x85\xff\x01\x7f"
+                       b"\xc2\x9b")
+# 26 bytes, then two-byte characters: the 31-byte cut falls in the third
+HOSTILE_VERSION = ("17.1\ngeosteerd[err]: FAKE-" + "\u00e9" * 20 +
+                   "\x1b[2J\u0085")
+HOSTILE_EDITION = "ent\x1b[2J\u0085"
 
 MESSAGES = {
     "auth_unreachable": "auth unreachable",
@@ -290,6 +334,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         return code
 
+    def _send_raw(self, code, status_line, headers, payload, body=True):
+        """Writes a response byte for byte: status_line and headers
+        [(name, value)] are bytes that http.server would refuse or
+        re-encode. Returns code (what the status line says)."""
+        out = [status_line + b"\r\n",
+               b"Date: " + self.date_time_string().encode() + b"\r\n",
+               b"Content-Length: %d\r\n" % len(payload)]
+        out += [k + b": " + v + b"\r\n" for k, v in headers]
+        if self.close_connection:
+            out.append(b"Connection: close\r\n")
+        out.append(b"\r\n")
+        if body:
+            out.append(payload)
+        self.wfile.write(b"".join(out))
+        self.wfile.flush()
+        return code
+
     def _drain_body(self):
         n = self.headers.get("Content-Length")
         try:
@@ -373,6 +434,30 @@ class _Handler(BaseHTTPRequestHandler):
                                      st["server_version"], public))
             return self._send(200, "application/json", text[:len(text) // 2],
                               body=body)
+        if sc in ("hostile_cluster", "hostile_version"):
+            b = ping_body(st["cluster_name"], st["server_version"], public)
+            if sc == "hostile_cluster":
+                b["cluster_name"] = HOSTILE_CLUSTER_NAME
+            else:
+                b["server_version"] = HOSTILE_VERSION
+                b["edition"] = HOSTILE_EDITION
+            return self._send(200, "application/json", compact(b),
+                              body=body)
+        if sc == "hostile_error":
+            return self._send(504, "application/json",
+                              error_body(HOSTILE_MESSAGE), body=body)
+        if sc == "invalid_utf8":
+            return self._send(200, "application/json", INVALID_UTF8_BODY,
+                              body=body)
+        if sc == "hostile_redirect":
+            return self._send_raw(302, b"HTTP/1.1 302 Found",
+                                  [(b"Location", HOSTILE_LOCATION)], b"",
+                                  body)
+        if sc == "hostile_reason":
+            return self._send_raw(503, HOSTILE_STATUS_LINE,
+                                  [(b"Content-Type",
+                                    b"text/plain; charset=utf-8")],
+                                  b"service unavailable\n", body)
         # refused/reset reach no handler; a request on a connection opened
         # just before the switch gets its connection reset
         self.close_connection = True
@@ -785,6 +870,41 @@ def selftest():
         rc, code, _, body, _, _ = get()
         check("version_skew: 200, other server_version", code == "200" and
               json.loads(body)["server_version"] == SKEW_VERSION, body)
+        # hostile text: the bytes arrive as they were written
+        raw_cases = [
+            ("hostile_cluster", "200",
+             lambda b, h: json.loads(b)["cluster_name"] ==
+             HOSTILE_CLUSTER_NAME),
+            ("hostile_version", "200",
+             lambda b, h: json.loads(b)["server_version"] ==
+             HOSTILE_VERSION),
+            ("hostile_error", "504",
+             lambda b, h: json.loads(b)["error"]["message"] ==
+             HOSTILE_MESSAGE),
+            ("invalid_utf8", "200",
+             lambda b, h: b.startswith('{"cluster_name":"\\\x9b[2J\ufffd')),
+            ("hostile_redirect", "302",
+             lambda b, h: "FAKE-redirect" in h and "\x1b[2J" in h),
+            ("hostile_reason", "503",
+             lambda b, h: "FAKE-reason" in h and "\x1b[31m" in h),
+        ]
+        for sc, want_code, ok_fn in raw_cases:
+            srv.set_scenario(sc)
+            rc, code, _, body, hdrs, err = get()
+            try:
+                ok = rc == 0 and code == want_code and ok_fn(body, hdrs)
+            except (ValueError, KeyError):
+                ok = False
+            check("%s: %s" % (sc, want_code), ok, (rc, code, body[:80],
+                                                   hdrs[:200], err))
+        srv.set_scenario("healthy")
+        c, k = ca.hostile_subject()
+        srv.set_certificate(c, k)
+        rc, _, _, _, _, err = get()
+        check("hostile subject name: curl 60 quotes it",
+              rc == 60 and "FAKE-cert" in err, (rc, err))
+        srv.set_certificate(cert, key)
+
         srv.set_cluster_name("renamed.example.org")
         srv.set_server_version("19.0.0")
         srv.set_scenario("healthy")

@@ -7,6 +7,7 @@ temporary directory and removed afterwards; no key is ever committed.
     cert, key = ca.leaf("teleport.health.test")
     cert, key = ca.self_signed("teleport.health.test")
     cert, key = ca.wrong_name()            # CA-signed, SAN for another name
+    cert, key = ca.hostile_subject()       # no SAN, CN with controls
     ...
     ca.cleanup()
 
@@ -30,6 +31,8 @@ OPENSSL = os.environ.get("GS_OPENSSL") or "openssl"
 OPENSSL_TIMEOUT = 30.0
 DAYS = 30
 WRONG_NAME = "wrong.example.net"
+# a subject name with a line break, a fake log line and terminal controls
+HOSTILE_CN = "evil\ngeosteerd[err]: FAKE-cert\x1b[2J\u009b\u00e9"
 
 
 class OpenSSLError(RuntimeError):
@@ -137,6 +140,31 @@ class TestCA:
         """A leaf signed by this CA for another name (wrong SAN): right
         issuer, wrong name. Returns (cert, key)."""
         return self.leaf(name, stem="wrongname-" + name)
+
+    def hostile_subject(self, cn=HOSTILE_CN, stem="hostile-subject"):
+        """A leaf signed by this CA whose subject name is cn (UTF-8,
+        control characters allowed) and that has no subjectAltName, so
+        that a verifier compares the host name with cn and libcurl quotes
+        cn in its error text. Returns (cert, key)."""
+        cert, key = self._base(stem)
+        csr = self.path(stem + ".csr")
+        ext = self.path(stem + ".ext")
+        with open(ext, "w") as f:
+            f.write("basicConstraints=critical,CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n")
+        _openssl(["req", "-new", "-newkey", "ec",
+                  "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", key, "-out", csr, "-utf8",
+                  "-subj", "/O=geosteer tests/CN=%s" % cn], self.dir)
+        self._serial += 1
+        _openssl(["x509", "-req", "-in", csr, "-CA", self.ca_cert,
+                  "-CAkey", self.ca_key, "-set_serial", str(self._serial),
+                  "-days", str(DAYS), "-extfile", ext, "-out", cert],
+                 self.dir)
+        os.unlink(csr)
+        os.unlink(ext)
+        return cert, key
 
     def cleanup(self):
         if self._own and os.environ.get("GS_KEEP") != "1":
