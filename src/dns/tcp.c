@@ -97,24 +97,25 @@ static bool conn_flush(struct tcp_conn *c)
 	return true;
 }
 
-/* Answers every complete message in rbuf while there is room for a full
- * answer in wbuf. Returns false if the connection was closed. */
-static bool conn_process(struct tcp_conn *c)
+static bool out_has_room(const struct tcp_conn *c)
+{
+	return WBUF_SIZE - c->wlen >= 2 + MSG_MAX;
+}
+
+/* Answers the complete messages in rbuf while there is room for a full
+ * answer in wbuf. Returns the number of messages taken. */
+static unsigned conn_answer(struct tcp_conn *c)
 {
 	struct tcp_server *s = c->srv;
 	size_t off = 0;
+	unsigned taken = 0;
 	const struct answer_view *v = NULL;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
-	while (c->rlen - off >= 2) {
+	while (c->rlen - off >= 2 && out_has_room(c)) {
 		size_t mlen = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
 		if (c->rlen - off < 2 + mlen)
 			break;
-		if (WBUF_SIZE - c->wlen < 2 + MSG_MAX) {
-			/* Output full: stop reading until it drains. */
-			event_del(c->ev_read);
-			break;
-		}
 		if (!v)
 			v = view_acquire(s->pub, s->reader);
 		size_t n = answer_process(&s->ctx, v, c->rbuf + off + 2, mlen,
@@ -122,6 +123,7 @@ static bool conn_process(struct tcp_conn *c)
 					  (const struct sockaddr *)&c->peer,
 					  true, (uint32_t)now.tv_sec);
 		off += 2 + mlen;
+		taken++;
 		if (n == 0)
 			continue;
 		c->wbuf[c->wlen] = (uint8_t)(n >> 8);
@@ -135,7 +137,25 @@ static bool conn_process(struct tcp_conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
-	return conn_flush(c);
+	return taken;
+}
+
+/* Sends what is pending and answers what has arrived, for as long as
+ * either makes progress; then reads only while there is room for a full
+ * answer. Every path that drains the output ends here, so reading
+ * resumes however it drains. Returns false if c was closed. */
+static bool conn_run(struct tcp_conn *c)
+{
+	do {
+		if (!conn_flush(c))
+			return false;
+	} while (conn_answer(c) > 0);
+	bool reading = event_pending(c->ev_read, EV_READ, NULL);
+	if (out_has_room(c) && !reading)
+		event_add(c->ev_read, &c->srv->idle);
+	else if (!out_has_room(c) && reading)
+		event_del(c->ev_read);
+	return true;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -154,23 +174,19 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	if (n < 0)
 		return;
 	c->rlen += (size_t)n;
-	conn_process(c);
+	conn_run(c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
+	(void)fd;
 	if (what & EV_TIMEOUT) {
 		/* The client stopped reading its answers. */
 		conn_close(c);
 		return;
 	}
-	if (!conn_flush(c) || c->wlen != 0)
-		return;
-	if (!event_pending(c->ev_read, EV_READ, NULL))
-		event_add(c->ev_read, &c->srv->idle);
-	if (c->rlen >= 2)
-		conn_process(c);
+	conn_run(c);
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
