@@ -28,8 +28,12 @@
 
 struct tcp_conn {
 	struct tcp_server *srv;
+	/* Open: in srv's list, least recently renewed first. */
+	struct tcp_conn *prev, *next;
+	int64_t renewed; /* CLOCK_MONOTONIC ns: accept or last renewal */
 	int fd;
-	struct event *ev_read;	/* persistent, carries the idle timeout */
+	bool out_blocked; /* the last send stopped short (EAGAIN) */
+	struct event *ev_read;
 	struct event *ev_write; /* while output is pending */
 	size_t rlen;
 	size_t wlen, woff;
@@ -50,18 +54,78 @@ struct tcp_server {
 	bool started;
 	struct view_pub *pub;
 	unsigned reader;
-	struct timeval idle;
+	int64_t timeout_ns;
+	struct event *ev_deadline; /* pending while a connection is open */
 	size_t n_listeners;
 	struct tcp_listener *listeners;
 	unsigned max_clients;
 	unsigned n_free;
 	struct tcp_conn *conns;
 	struct tcp_conn **free_list;
-	uint8_t *bufs; /* every connection's rbuf and wbuf */
+	struct tcp_conn *oldest, *newest; /* open, by renewal */
+	uint8_t *bufs;			  /* every connection's rbuf and wbuf */
 	size_t bufs_len;
 	struct answer_ctx ctx;
 	uint8_t out[MSG_MAX];
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void list_unlink(struct tcp_conn *c)
+{
+	struct tcp_server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->newest = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void list_append(struct tcp_conn *c)
+{
+	struct tcp_server *s = c->srv;
+	c->prev = s->newest;
+	c->next = NULL;
+	if (s->newest)
+		s->newest->next = c;
+	else
+		s->oldest = c;
+	s->newest = c;
+}
+
+/* Arms the deadline timer for the oldest connection's deadline. */
+static void deadline_arm(struct tcp_server *s, int64_t now)
+{
+	if (!s->oldest)
+		return;
+	int64_t left = s->oldest->renewed + s->timeout_ns - now;
+	/* In microseconds, rounded up: never before the deadline. */
+	int64_t us = left > 0 ? (left + 999) / 1000 : 0;
+	struct timeval tv = {(time_t)(us / 1000000),
+			     (suseconds_t)(us % 1000000)};
+	event_add(s->ev_deadline, &tv);
+}
+
+/* A new deadline for c: it becomes the newest. Deadlines share one
+ * duration, so the list stays in deadline order and the pending timer
+ * (set for an older deadline) still fires in time. */
+static void conn_renew(struct tcp_conn *c, int64_t now)
+{
+	c->renewed = now;
+	if (c->srv->newest != c) {
+		list_unlink(c);
+		list_append(c);
+	}
+}
 
 static void conn_close(struct tcp_conn *c)
 {
@@ -71,6 +135,8 @@ static void conn_close(struct tcp_conn *c)
 	close(c->fd);
 	c->fd = -1;
 	c->rlen = c->wlen = c->woff = 0;
+	c->out_blocked = false;
+	list_unlink(c);
 	s->free_list[s->n_free++] = c;
 }
 
@@ -84,7 +150,8 @@ static bool conn_flush(struct tcp_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				event_add(c->ev_write, &c->srv->idle);
+				c->out_blocked = true;
+				event_add(c->ev_write, NULL);
 				return true;
 			}
 			conn_close(c);
@@ -93,6 +160,7 @@ static bool conn_flush(struct tcp_conn *c)
 		c->woff += (size_t)n;
 	}
 	c->woff = c->wlen = 0;
+	c->out_blocked = false;
 	event_del(c->ev_write);
 	return true;
 }
@@ -103,12 +171,14 @@ static bool out_has_room(const struct tcp_conn *c)
 }
 
 /* Answers the complete messages in rbuf while there is room for a full
- * answer in wbuf. Returns the number of messages taken. */
-static unsigned conn_answer(struct tcp_conn *c)
+ * answer in wbuf. Each renews the deadline unless the output is blocked
+ * on the client. Returns the number of messages taken. */
+static unsigned conn_answer(struct tcp_conn *c, int64_t mono)
 {
 	struct tcp_server *s = c->srv;
 	size_t off = 0;
 	unsigned taken = 0;
+	bool renew = false;
 	const struct answer_view *v = NULL;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
@@ -118,6 +188,8 @@ static unsigned conn_answer(struct tcp_conn *c)
 			break;
 		if (!v)
 			v = view_acquire(s->pub, s->reader);
+		if (!c->out_blocked)
+			renew = true;
 		size_t n = answer_process(&s->ctx, v, c->rbuf + off + 2, mlen,
 					  s->out, sizeof(s->out),
 					  (const struct sockaddr *)&c->peer,
@@ -137,6 +209,8 @@ static unsigned conn_answer(struct tcp_conn *c)
 		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 		c->rlen -= off;
 	}
+	if (renew)
+		conn_renew(c, mono);
 	return taken;
 }
 
@@ -144,15 +218,15 @@ static unsigned conn_answer(struct tcp_conn *c)
  * either makes progress; then reads only while there is room for a full
  * answer. Every path that drains the output ends here, so reading
  * resumes however it drains. Returns false if c was closed. */
-static bool conn_run(struct tcp_conn *c)
+static bool conn_run(struct tcp_conn *c, int64_t now)
 {
 	do {
 		if (!conn_flush(c))
 			return false;
-	} while (conn_answer(c) > 0);
+	} while (conn_answer(c, now) > 0);
 	bool reading = event_pending(c->ev_read, EV_READ, NULL);
 	if (out_has_room(c) && !reading)
-		event_add(c->ev_read, &c->srv->idle);
+		event_add(c->ev_read, NULL);
 	else if (!out_has_room(c) && reading)
 		event_del(c->ev_read);
 	return true;
@@ -161,10 +235,7 @@ static bool conn_run(struct tcp_conn *c)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
-	if (what & EV_TIMEOUT) {
-		conn_close(c);
-		return;
-	}
+	(void)what;
 	ssize_t n = recv(fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		       errno != EINTR)) {
@@ -174,24 +245,34 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	if (n < 0)
 		return;
 	c->rlen += (size_t)n;
-	conn_run(c);
+	conn_run(c, now_ns());
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
-	struct tcp_conn *c = arg;
 	(void)fd;
-	if (what & EV_TIMEOUT) {
-		/* The client stopped reading its answers. */
-		conn_close(c);
-		return;
-	}
-	conn_run(c);
+	(void)what;
+	conn_run(arg, now_ns());
+}
+
+/* Closes every connection whose deadline has passed, oldest first, and
+ * sets the timer for the next deadline. */
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_server *s = arg;
+	(void)fd;
+	(void)what;
+	int64_t now = now_ns();
+	while (s->oldest && s->oldest->renewed + s->timeout_ns <= now)
+		conn_close(s->oldest);
+	deadline_arm(s, now);
 }
 
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tcp_server *s = arg;
+	(void)what;
+	int64_t now = now_ns();
 	for (int i = 0; i < 32; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
@@ -216,11 +297,15 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 		c->fd = fd;
 		c->peer = peer;
 		c->rlen = c->wlen = c->woff = 0;
+		c->renewed = now;
+		list_append(c);
 		event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST,
 			     on_read, c);
 		event_assign(c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST,
 			     on_write, c);
-		event_add(c->ev_read, &s->idle);
+		event_add(c->ev_read, NULL);
+		if (!evtimer_pending(s->ev_deadline, NULL))
+			deadline_arm(s, now);
 	}
 }
 
@@ -268,6 +353,8 @@ static void server_free(struct tcp_server *s)
 	}
 	if (s->bufs && s->bufs != MAP_FAILED)
 		munmap(s->bufs, s->bufs_len);
+	if (s->ev_deadline)
+		event_free(s->ev_deadline);
 	if (s->base)
 		event_base_free(s->base);
 	free(s->listeners);
@@ -284,12 +371,17 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 	struct tcp_server *s = gs_xcalloc(1, sizeof(*s));
 	s->pub = pub;
 	s->reader = reader;
-	s->idle.tv_sec = (time_t)idle_timeout;
-	s->idle.tv_usec =
-	    (suseconds_t)((idle_timeout - (double)s->idle.tv_sec) * 1e6);
+	s->timeout_ns = (int64_t)(idle_timeout * 1e9);
 	s->base = event_base_new();
 	if (!s->base) {
 		log_err("tcp: cannot create an event loop");
+		free(s);
+		return GS_ESYS;
+	}
+	s->ev_deadline = evtimer_new(s->base, on_deadline, s);
+	if (!s->ev_deadline) {
+		log_err("tcp: cannot create a timer");
+		event_base_free(s->base);
 		free(s);
 		return GS_ESYS;
 	}
@@ -303,6 +395,7 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 	if (s->bufs == MAP_FAILED) {
 		log_err("tcp: cannot map %zu bytes of buffers (%s)",
 			s->bufs_len, strerror(errno));
+		event_free(s->ev_deadline);
 		event_base_free(s->base);
 		free(s);
 		return GS_ESYS;

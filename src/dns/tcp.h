@@ -1,8 +1,15 @@
 /* tcp.h: DNS over TCP (RFC 7766): 2-byte length framing, many queries per
- * connection, pipelined answers, an idle timeout, a cap on concurrent
- * connections. One thread with its own libevent loop serves every
- * connection without blocking, so a slow or stuck client holds only its
- * own slot. Connection buffers are allocated once, at start. */
+ * connection, pipelined answers, a deadline per message, a cap on
+ * concurrent connections. One thread with its own libevent loop serves
+ * every connection without blocking, so a slow or stuck client holds only
+ * its own slot, and only until its deadline. Connection buffers are
+ * allocated once, at start.
+ *
+ * Deadline (RFC 7766 section 6.2.3): a connection must deliver a whole
+ * message within idle_timeout seconds of its accept, and again of the
+ * last whole message it delivered while its answers were not waiting on
+ * it to read them. Partial messages, and answers it reads, do not renew
+ * it; a connection that misses it is closed, whatever it is doing. */
 #ifndef GS_DNS_TCP_H
 #define GS_DNS_TCP_H
 
@@ -15,8 +22,8 @@
 struct tcp_server;
 
 /* Main thread. Listens on every address; at most max_clients connections
- * at once (more are accepted and closed at once); a connection with
- * nothing to read or write for idle_timeout seconds is closed. The thread
+ * at once (more are accepted and closed at once); the deadline of every
+ * connection is idle_timeout seconds (see above). The thread
  * reads views as reader `reader`. Returns 0 and *out, or GS_ESYS after
  * logging which address failed (nothing is left running). */
 int tcp_server_start(const struct conf_listen *listen, size_t n_listen,

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""TCP cannot be taken away by a remote client:
+"""TCP cannot be taken away by a remote client (RFC 7766 section 6.2.3):
 
 - a client whose answers filled the output buffer is read again once they
-  drain, however they drain, so it gets every answer and its close is seen.
+  drain, however they drain, so it gets every answer and its close is seen;
+- a connection has a deadline to deliver each whole message
+  (tcp_idle_timeout from accept, and again from each whole message);
+  bytes short of a whole message do not renew it, nor does a client that
+  does not read its answers.
 
 Clients are raw Python sockets on loopback. Whether geosteerd closed a
 connection is read from its descriptor table (/proc/PID/fd): a client that
@@ -11,11 +15,12 @@ does not read cannot see a close behind the answers it has not read."""
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gstest  # noqa: E402
 from gstest import (DaemonTestCase, Wire, make_query,  # noqa: E402
-                    tcp_frame, tcp_recv_msg)
+                    tcp_connect, tcp_frame, tcp_recv_msg)
 
 Z = "example.test."
 # 30 TXT records of ~100 bytes: a ~3.3 KB answer over TCP
@@ -34,6 +39,25 @@ def socket_fds(pid):
         except OSError:
             pass  # closed meanwhile
     return n
+
+
+def closed_by_peer(sock, timeout):
+    """Waits up to timeout for EOF/reset, discarding data. Returns the
+    seconds waited, or None if the connection is still open."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            if not sock.recv(65536):
+                return time.monotonic() - t0
+    except (ConnectionResetError, BrokenPipeError):
+        return time.monotonic() - t0
+    except socket.timeout:
+        return None
 
 
 def served(sock, qid, timeout=1.0):
@@ -109,6 +133,100 @@ class Drain(DaemonTestCase):
         finally:
             for s in clients:
                 s.close()
+
+
+class Deadline(DaemonTestCase):
+    """Defect 2: a deadline per whole message, not per byte."""
+
+    CONF = {"tcp_idle_timeout": 1}
+
+    def drip_until_closed(self, s, data, interval, timeout):
+        """Sends data one byte every interval until the server closes s or
+        timeout. Returns seconds until the close, or None."""
+        t0 = time.monotonic()
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        i = 0
+        while time.monotonic() - t0 < timeout:
+            try:
+                s.send(data[i % len(data):i % len(data) + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - t0
+            i += 1
+            waited = closed_by_peer(s, interval)
+            if waited is not None:
+                return time.monotonic() - t0
+        return None
+
+    def test_byte_by_byte_closed_at_the_deadline(self):
+        # 3 bytes a second never make a whole message in time: the
+        # connection is closed 1 s after its accept, not kept by each byte
+        q = tcp_frame(make_query(WWW, qid=5)) * 4
+        s = tcp_connect(self.d.port, timeout=2)
+        try:
+            waited = self.drip_until_closed(s, q, 0.3, 4.0)
+            self.assertIsNotNone(waited, "a client sending a byte every "
+                                 "0.3 s still connected after 4 s "
+                                 "(tcp_idle_timeout 1)")
+            self.assertGreater(waited, 0.8, "closed before its deadline")
+            self.assertLess(waited, 2.0, "closed late")
+        finally:
+            s.close()
+
+    def test_byte_by_byte_after_an_answer_closed_at_the_deadline(self):
+        s = tcp_connect(self.d.port, timeout=2)
+        try:
+            self.assertTrue(served(s, 6))
+            waited = self.drip_until_closed(s, b"\x00\x40" + b"x" * 64, 0.3,
+                                            4.0)
+            self.assertIsNotNone(waited, "a client sending a byte every "
+                                 "0.3 s after its answer still connected "
+                                 "after 4 s (tcp_idle_timeout 1)")
+            self.assertLess(waited, 2.0, "closed late")
+        finally:
+            s.close()
+
+    def test_whole_messages_renew_the_deadline(self):
+        # each query dribbled over 0.6 s, one after the other for 3 s:
+        # every whole message comes within 1 s of the one before
+        s = tcp_connect(self.d.port, timeout=2)
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            t0 = time.monotonic()
+            qid = 100
+            while time.monotonic() - t0 < 3.0:
+                q = tcp_frame(make_query(WWW, qid=qid))
+                half = len(q) // 2
+                s.sendall(q[:half])
+                time.sleep(0.6)
+                s.sendall(q[half:])
+                reply = tcp_recv_msg(s)
+                self.assertIsNotNone(reply, "closed after %.1f s although "
+                                     "each whole message came in time" %
+                                     (time.monotonic() - t0))
+                self.assertEqual(Wire(reply).id, qid)
+                qid += 1
+        finally:
+            s.close()
+
+    def test_client_not_reading_closed_at_the_deadline(self):
+        pid = self.d.pid
+        base = socket_fds(pid)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(2)
+            s.connect(("127.0.0.1", self.d.port))
+            # ~5 MB of answers: more than the kernel buffers take, so the
+            # server's output waits on this client, which never reads
+            s.sendall(BIG * 1500)
+            t0 = time.monotonic()
+            gstest.wait_for(lambda: socket_fds(pid) <= base, 3.0,
+                            interval=0.05,
+                            what="geosteerd to close a client that does "
+                            "not read (tcp_idle_timeout 1)")
+            self.assertLess(time.monotonic() - t0, 2.0, "closed late")
+        finally:
+            s.close()
 
 
 if __name__ == "__main__":
