@@ -268,44 +268,62 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	deadline_arm(s, now);
 }
 
+/* Accepts one connection on lfd, closing the longest idle one first when
+ * max_clients are open, or when accept() is out of descriptors (then the
+ * caller's next call accepts). Returns 0, or GS_ESYS with errno set
+ * (EAGAIN: nothing more to accept now). */
+static int accept_one(struct tcp_server *s, int lfd, int64_t now)
+{
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+	int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if ((errno == EMFILE || errno == ENFILE) && s->oldest) {
+			/* Out of descriptors: the longest idle makes room. */
+			log_neterr("tcp: accept failed (%s), closing the "
+				   "longest idle of %u connections",
+				   strerror(errno), s->max_clients - s->n_free);
+			conn_close(s->oldest);
+			return 0;
+		}
+		return GS_ESYS;
+	}
+	if (s->n_free == 0) {
+		log_neterr("tcp: %u connections open, closing the longest "
+			   "idle",
+			   s->max_clients);
+		conn_close(s->oldest);
+	}
+	int on = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	struct tcp_conn *c = s->free_list[--s->n_free];
+	c->fd = fd;
+	c->peer = peer;
+	c->rlen = c->wlen = c->woff = 0;
+	c->renewed = now;
+	list_append(c);
+	event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	event_assign(c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST, on_write,
+		     c);
+	event_add(c->ev_read, NULL);
+	if (!evtimer_pending(s->ev_deadline, NULL))
+		deadline_arm(s, now);
+	return 0;
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tcp_server *s = arg;
 	(void)what;
 	int64_t now = now_ns();
 	for (int i = 0; i < 32; i++) {
-		struct sockaddr_storage peer;
-		socklen_t plen = sizeof(peer);
-		int fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
-				log_neterr("tcp: accept failed (%s)",
-					   strerror(errno));
-			return;
-		}
-		if (s->n_free == 0) {
-			log_neterr("tcp: %u connections open, refusing one",
-				   s->max_clients);
-			close(fd);
+		if (accept_one(s, lfd, now) == 0)
 			continue;
-		}
-		int on = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-		struct tcp_conn *c = s->free_list[--s->n_free];
-		c->fd = fd;
-		c->peer = peer;
-		c->rlen = c->wlen = c->woff = 0;
-		c->renewed = now;
-		list_append(c);
-		event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST,
-			     on_read, c);
-		event_assign(c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST,
-			     on_write, c);
-		event_add(c->ev_read, NULL);
-		if (!evtimer_pending(s->ev_deadline, NULL))
-			deadline_arm(s, now);
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_neterr("tcp: accept failed (%s)", strerror(errno));
+		return;
 	}
 }
 

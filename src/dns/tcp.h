@@ -2,14 +2,17 @@
  * connection, pipelined answers, a deadline per message, a cap on
  * concurrent connections. One thread with its own libevent loop serves
  * every connection without blocking, so a slow or stuck client holds only
- * its own slot, and only until its deadline. Connection buffers are
- * allocated once, at start.
+ * its own slot, and only until its deadline or until the slot is needed.
+ * Connection buffers are allocated once, at start.
  *
  * Deadline (RFC 7766 section 6.2.3): a connection must deliver a whole
  * message within idle_timeout seconds of its accept, and again of the
  * last whole message it delivered while its answers were not waiting on
  * it to read them. Partial messages, and answers it reads, do not renew
- * it; a connection that misses it is closed, whatever it is doing. */
+ * it; a connection that misses it is closed, whatever it is doing.
+ *
+ * Room: with max_clients connections open, a new one closes the one whose
+ * deadline was renewed longest ago (the longest idle). O(1) per accept. */
 #ifndef GS_DNS_TCP_H
 #define GS_DNS_TCP_H
 
@@ -22,10 +25,10 @@
 struct tcp_server;
 
 /* Main thread. Listens on every address; at most max_clients connections
- * at once (more are accepted and closed at once); the deadline of every
- * connection is idle_timeout seconds (see above). The thread
- * reads views as reader `reader`. Returns 0 and *out, or GS_ESYS after
- * logging which address failed (nothing is left running). */
+ * at once (see above for what a new one does to the longest idle); the
+ * deadline of every connection is idle_timeout seconds (see above). The
+ * thread reads views as reader `reader`. Returns 0 and *out, or GS_ESYS
+ * after logging which address failed (nothing is left running). */
 int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 		     unsigned max_clients, double idle_timeout,
 		     struct view_pub *pub, unsigned reader,

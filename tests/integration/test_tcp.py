@@ -6,26 +6,44 @@
 - a connection has a deadline to deliver each whole message
   (tcp_idle_timeout from accept, and again from each whole message);
   bytes short of a whole message do not renew it, nor does a client that
-  does not read its answers.
+  does not read its answers;
+- with tcp_max_clients open, a new client closes the longest idle
+  connection instead of being refused, even after thousands of idle ones.
 
 Clients are raw Python sockets on loopback. Whether geosteerd closed a
 connection is read from its descriptor table (/proc/PID/fd): a client that
 does not read cannot see a close behind the answers it has not read."""
 
 import os
+import resource
+import shutil
 import socket
 import sys
 import time
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gstest  # noqa: E402
-from gstest import (DaemonTestCase, Wire, make_query,  # noqa: E402
+from gstest import (Daemon, DaemonTestCase, Wire, make_query,  # noqa: E402
                     tcp_connect, tcp_frame, tcp_recv_msg)
 
 Z = "example.test."
 # 30 TXT records of ~100 bytes: a ~3.3 KB answer over TCP
 BIG = tcp_frame(make_query("big." + Z, "TXT", qid=4242, edns=False))
 WWW = "www." + Z
+N_FLOOD = 5000
+
+
+def raise_nofile(want):
+    """Raises our soft RLIMIT_NOFILE to want (at most the hard limit);
+    geosteerd, started later, inherits it. Returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
 
 
 def socket_fds(pid):
@@ -227,6 +245,104 @@ class Deadline(DaemonTestCase):
             self.assertLess(time.monotonic() - t0, 2.0, "closed late")
         finally:
             s.close()
+
+
+class Eviction(DaemonTestCase):
+    """Defect 3: a full server closes the longest idle connection."""
+
+    CONF = {"tcp_max_clients": 4, "tcp_idle_timeout": 30}
+
+    def test_new_client_closes_the_longest_idle(self):
+        held = []
+        try:
+            for i in range(4):
+                s = tcp_connect(self.d.port)
+                held.append(s)
+                self.assertTrue(served(s, 10 + i))
+            # a message renews the first: the second is now longest idle
+            self.assertTrue(served(held[0], 20))
+            fifth = tcp_connect(self.d.port)
+            held.append(fifth)
+            self.assertTrue(served(fifth, 99), "5th client not served with "
+                            "tcp_max_clients 4 (not room made for it)")
+            self.assertIsNotNone(closed_by_peer(held[1], 2.0),
+                                 "the longest idle connection was not "
+                                 "closed")
+            for i in (0, 2, 3, 4):
+                self.assertTrue(served(held[i], 30 + i),
+                                "connection %d closed instead of the "
+                                "longest idle" % i)
+        finally:
+            for s in held:
+                s.close()
+
+
+class DescriptorLimit(unittest.TestCase):
+    """Out of descriptors below tcp_max_clients: the longest idle
+    connection makes room, as when tcp_max_clients are open."""
+
+    LIMIT = 128
+
+    def test_new_client_served_at_the_descriptor_limit(self):
+        if not shutil.which("prlimit"):
+            self.skipTest("prlimit (util-linux) not installed")
+        d = Daemon(conf={"tcp_max_clients": 1000, "tcp_idle_timeout": 30},
+                   name="nofile_%d" % self.LIMIT)
+        self.addCleanup(d.cleanup)
+        d.wrapper = lambda cmd: ["prlimit", "--nofile=%d:%d" %
+                                 (self.LIMIT, self.LIMIT), "--"] + cmd
+        d.start()
+        idle = []
+        try:
+            for _ in range(2 * self.LIMIT):
+                idle.append(tcp_connect(d.port))
+            s = tcp_connect(d.port, timeout=1)
+            try:
+                self.assertTrue(served(s, 55), "no answer to a new client "
+                                "with geosteerd out of descriptors")
+            finally:
+                s.close()
+        finally:
+            for s in idle:
+                s.close()
+        self.assertTrue(d.alive())
+
+
+class Flood(DaemonTestCase):
+    """Defect 3 at scale: thousands of idle connections from one host."""
+
+    CONF = {"tcp_max_clients": 256, "tcp_idle_timeout": 30}
+
+    @classmethod
+    def setUpClass(cls):
+        limit = raise_nofile(N_FLOOD + 200)
+        if limit != resource.RLIM_INFINITY and limit < N_FLOOD + 100:
+            raise AssertionError("RLIMIT_NOFILE %d: cannot open %d "
+                                 "connections" % (limit, N_FLOOD))
+        super().setUpClass()
+
+    def test_5000_idle_connections_do_not_lock_out_a_new_client(self):
+        idle = []
+        try:
+            t0 = time.monotonic()
+            for _ in range(N_FLOOD):
+                idle.append(tcp_connect(self.d.port, timeout=5))
+            took = time.monotonic() - t0
+            t0 = time.monotonic()
+            s = tcp_connect(self.d.port, timeout=1)
+            try:
+                ok = served(s, 77, timeout=1.0)
+            finally:
+                s.close()
+            waited = time.monotonic() - t0
+            self.assertTrue(ok, "no answer within 1 s to a new client after "
+                            "%d idle connections (opened in %.1f s)" %
+                            (N_FLOOD, took))
+            self.assertLess(waited, 1.0)
+            self.assertEqual(self.d.dig(WWW, "+tcp").status, "NOERROR")
+        finally:
+            for s in idle:
+                s.close()
 
 
 if __name__ == "__main__":
