@@ -8,7 +8,9 @@
   bytes short of a whole message do not renew it, nor does a client that
   does not read its answers;
 - with tcp_max_clients open, a new client closes the longest idle
-  connection instead of being refused, even after thousands of idle ones.
+  connection instead of being refused, even after thousands of idle ones;
+- memory is taken per connection as it is needed, nothing per
+  tcp_max_clients at start.
 
 Clients are raw Python sockets on loopback. Whether geosteerd closed a
 connection is read from its descriptor table (/proc/PID/fd): a client that
@@ -57,6 +59,17 @@ def socket_fds(pid):
         except OSError:
             pass  # closed meanwhile
     return n
+
+
+def proc_status(pid):
+    """{"VmSize": kB, "VmRSS": kB} from /proc/PID/status."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            k, _, v = ln.partition(":")
+            if k in ("VmSize", "VmRSS"):
+                out[k] = int(v.split()[0])
+    return out
 
 
 def closed_by_peer(sock, timeout):
@@ -342,6 +355,46 @@ class Flood(DaemonTestCase):
             self.assertEqual(self.d.dig(WWW, "+tcp").status, "NOERROR")
         finally:
             for s in idle:
+                s.close()
+
+
+class Memory(unittest.TestCase):
+    """Defect 4: no memory reserved per tcp_max_clients at start."""
+
+    def start(self, max_clients):
+        d = Daemon(conf={"tcp_max_clients": max_clients},
+                   name="max_clients_%d" % max_clients)
+        self.addCleanup(d.cleanup)
+        d.start()
+        time.sleep(0.2)
+        return d
+
+    def test_vmsize_does_not_grow_with_tcp_max_clients(self):
+        one = proc_status(self.start(1).pid)
+        big_d = self.start(65535)
+        big = proc_status(big_d.pid)
+        grow = (big["VmSize"] - one["VmSize"]) / 1024.0
+        print("\nVmSize tcp_max_clients 1: %d kB, 65535: %d kB "
+              "(VmRSS %d kB, %d kB)" % (one["VmSize"], big["VmSize"],
+                                        one["VmRSS"], big["VmRSS"]),
+              file=sys.stderr)
+        self.assertLess(grow, 256, "VmSize with tcp_max_clients 65535 is "
+                        "%.0f MiB more than with 1" % grow)
+        # 200 clients that each got an answer: a few KB each
+        clients = []
+        try:
+            for i in range(200):
+                s = tcp_connect(big_d.port)
+                clients.append(s)
+                self.assertTrue(served(s, i + 1))
+            time.sleep(0.2)
+            with_200 = proc_status(big_d.pid)
+            print("with 200 clients: VmSize %d kB, VmRSS %d kB" %
+                  (with_200["VmSize"], with_200["VmRSS"]), file=sys.stderr)
+            rss = (with_200["VmRSS"] - big["VmRSS"]) / 1024.0
+            self.assertLess(rss, 32, "200 clients took %.0f MiB" % rss)
+        finally:
+            for s in clients:
                 s.close()
 
 
