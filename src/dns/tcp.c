@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +33,8 @@
 #define WBUF_HIGH (WBUF_MAX - (2 + MSG_MAX))
 /* Closed connections kept (with their events) for the next accepts. */
 #define POOL_MAX 64
+
+enum close_reason { CLOSE_DEADLINE, CLOSE_EVICTED, CLOSE_PEER };
 
 struct tcp_conn {
 	struct tcp_server *srv;
@@ -73,6 +76,9 @@ struct tcp_server {
 	struct tcp_conn *oldest, *newest; /* open, by renewal */
 	struct tcp_conn *pool;
 	unsigned n_pool;
+	/* Written by the thread, read by anyone. */
+	atomic_uint_least64_t accepted;
+	atomic_uint_least64_t closed[3]; /* by enum close_reason */
 	struct answer_ctx ctx;
 	uint8_t out[MSG_MAX];
 };
@@ -82,6 +88,14 @@ static int64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void count(atomic_uint_least64_t *n)
+{
+	/* One writer: a relaxed load and store is enough. */
+	atomic_store_explicit(n,
+			      atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 static void list_unlink(struct tcp_conn *c)
@@ -166,7 +180,7 @@ static struct tcp_conn *conn_get(struct tcp_server *s)
 	return c;
 }
 
-static void conn_close(struct tcp_conn *c)
+static void conn_close(struct tcp_conn *c, enum close_reason why)
 {
 	struct tcp_server *s = c->srv;
 	if (c->reading)
@@ -178,6 +192,7 @@ static void conn_close(struct tcp_conn *c)
 	c->fd = -1;
 	list_unlink(c);
 	s->n_open--;
+	count(&s->closed[why]);
 	c->rlen = c->woff = c->wlen = 0;
 	if (s->n_pool >= POOL_MAX) {
 		conn_free(c);
@@ -266,7 +281,7 @@ static int conn_flush(struct tcp_conn *c)
 				c->out_blocked = true;
 				return 0;
 			}
-			conn_close(c);
+			conn_close(c, CLOSE_PEER);
 			return GS_EIO;
 		}
 		c->woff += (size_t)n;
@@ -366,7 +381,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	ssize_t n = recv(fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		       errno != EINTR)) {
-		conn_close(c);
+		conn_close(c, CLOSE_PEER);
 		return;
 	}
 	if (n < 0)
@@ -391,7 +406,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	int64_t now = now_ns();
 	while (s->oldest && s->oldest->renewed + s->timeout_ns <= now)
-		conn_close(s->oldest);
+		conn_close(s->oldest, CLOSE_DEADLINE);
 	deadline_arm(s, now);
 }
 
@@ -411,7 +426,7 @@ static int accept_one(struct tcp_server *s, int lfd, int64_t now)
 			log_neterr("tcp: accept failed (%s), closing the "
 				   "longest idle of %u connections",
 				   strerror(errno), s->n_open);
-			conn_close(s->oldest);
+			conn_close(s->oldest, CLOSE_EVICTED);
 			return 0;
 		}
 		return GS_ESYS;
@@ -420,7 +435,7 @@ static int accept_one(struct tcp_server *s, int lfd, int64_t now)
 		log_neterr("tcp: %u connections open, closing the longest "
 			   "idle",
 			   s->n_open);
-		conn_close(s->oldest);
+		conn_close(s->oldest, CLOSE_EVICTED);
 	}
 	int on = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -430,6 +445,7 @@ static int accept_one(struct tcp_server *s, int lfd, int64_t now)
 	c->renewed = now;
 	list_append(c);
 	s->n_open++;
+	count(&s->accepted);
 	event_assign(c->ev_read, s->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	event_assign(c->ev_write, s->base, fd, EV_WRITE | EV_PERSIST, on_write,
 		     c);
@@ -519,6 +535,9 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 	s->reader = reader;
 	s->timeout_ns = (int64_t)(idle_timeout * 1e9);
 	s->max_clients = max_clients;
+	atomic_init(&s->accepted, 0);
+	for (size_t i = 0; i < GS_ARRAY_SIZE(s->closed); i++)
+		atomic_init(&s->closed[i], 0);
 	answer_ctx_init(&s->ctx);
 	s->base = event_base_new();
 	if (!s->base) {
@@ -567,6 +586,22 @@ out:
 void tcp_server_stats(const struct tcp_server *s, struct answer_stats *sum)
 {
 	answer_stats_add(sum, &s->ctx.stats);
+}
+
+void tcp_server_conn_stats(const struct tcp_server *s,
+			   struct tcp_conn_stats *out)
+{
+	out->accepted =
+	    atomic_load_explicit(&s->accepted, memory_order_relaxed);
+	out->closed_deadline = atomic_load_explicit(&s->closed[CLOSE_DEADLINE],
+						    memory_order_relaxed);
+	out->closed_evicted = atomic_load_explicit(&s->closed[CLOSE_EVICTED],
+						   memory_order_relaxed);
+	out->closed_peer =
+	    atomic_load_explicit(&s->closed[CLOSE_PEER], memory_order_relaxed);
+	uint64_t closed =
+	    out->closed_deadline + out->closed_evicted + out->closed_peer;
+	out->open = out->accepted > closed ? out->accepted - closed : 0;
 }
 
 void tcp_server_stop(struct tcp_server *s)

@@ -21,12 +21,23 @@
 #define GS_DNS_TCP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf/conf.h"
 #include "dns/answer.h"
 #include "dns/view.h"
 
 struct tcp_server;
+
+/* Connection counters since start (each read atomically; the set is not
+ * one snapshot). */
+struct tcp_conn_stats {
+	uint64_t accepted;
+	uint64_t open;		  /* open now */
+	uint64_t closed_deadline; /* no whole message within the deadline */
+	uint64_t closed_evicted;  /* longest idle, closed to make room */
+	uint64_t closed_peer;	  /* closed by the client, or socket errors */
+};
 
 /* Main thread. Listens on every address; at most max_clients connections
  * at once (see above for what a new one does to the longest idle); the
@@ -41,6 +52,11 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 
 /* Adds the thread's counters into *sum (read without locking). */
 void tcp_server_stats(const struct tcp_server *s, struct answer_stats *sum);
+
+/* Any thread, while s runs: fills *out with the connection counters.
+ * Cannot fail. */
+void tcp_server_conn_stats(const struct tcp_server *s,
+			   struct tcp_conn_stats *out);
 
 /* Main thread: stops the thread, closes every socket, frees s. NULL is a
  * no-op. */

@@ -10,13 +10,15 @@
 - with tcp_max_clients open, a new client closes the longest idle
   connection instead of being refused, even after thousands of idle ones;
 - memory is taken per connection as it is needed, nothing per
-  tcp_max_clients at start.
+  tcp_max_clients at start;
+- the shutdown log counts the connections closed by reason.
 
 Clients are raw Python sockets on loopback. Whether geosteerd closed a
 connection is read from its descriptor table (/proc/PID/fd): a client that
 does not read cannot see a close behind the answers it has not read."""
 
 import os
+import re
 import resource
 import shutil
 import socket
@@ -396,6 +398,44 @@ class Memory(unittest.TestCase):
         finally:
             for s in clients:
                 s.close()
+
+
+class Counters(unittest.TestCase):
+    """The shutdown log counts connections closed by reason."""
+
+    def test_closed_by_reason_in_the_shutdown_log(self):
+        d = Daemon(conf={"tcp_max_clients": 2, "tcp_idle_timeout": 1},
+                   name="counters")
+        self.addCleanup(d.cleanup)
+        d.start()
+        time.sleep(0.2)  # wait_ready's connections are closed
+        held = [tcp_connect(d.port) for _ in range(3)]  # the 1st evicted
+        try:
+            self.assertTrue(served(held[2], 1), "3rd client not served "
+                            "with tcp_max_clients 2")
+            self.assertIsNotNone(closed_by_peer(held[0], 1.0),
+                                 "longest idle not evicted")
+            # the other 2 reach their deadline
+            for s in held[1:]:
+                self.assertIsNotNone(closed_by_peer(s, 2.0),
+                                     "open after its deadline")
+        finally:
+            for s in held:
+                s.close()
+        s = tcp_connect(d.port)
+        self.assertTrue(served(s, 2))
+        s.close()  # closed by the client
+        time.sleep(0.2)
+        d.stop_clean()
+        m = re.search(r"tcp: (\d+) connections accepted, (\d+) open at exit; "
+                      r"closed: (\d+) at their deadline, (\d+) evicted for "
+                      r"room, (\d+) by the client or on errors", d.log())
+        self.assertIsNotNone(m, "no tcp counters in the log:\n%s" %
+                             d.log_tail(5))
+        acc, open_, deadline, evicted, peer = map(int, m.groups())
+        self.assertEqual((open_, deadline, evicted), (0, 2, 1), m.group(0))
+        self.assertGreaterEqual(peer, 1, m.group(0))
+        self.assertEqual(acc, deadline + evicted + peer, m.group(0))
 
 
 if __name__ == "__main__":
