@@ -568,6 +568,15 @@ static int run(const char *conf_path)
 		 (unsigned long long)(u.truncated + t.truncated),
 		 (unsigned long long)(u.dropped + t.dropped),
 		 (unsigned long long)(u.all_down + t.all_down));
+	struct tcp_conn_stats tc;
+	tcp_server_conn_stats(d.tcp, &tc);
+	log_info("tcp: %llu connections accepted, %llu open at exit; closed: "
+		 "%llu at their deadline, %llu evicted for room, %llu by the "
+		 "client or on errors",
+		 (unsigned long long)tc.accepted, (unsigned long long)tc.open,
+		 (unsigned long long)tc.closed_deadline,
+		 (unsigned long long)tc.closed_evicted,
+		 (unsigned long long)tc.closed_peer);
 out:
 	ctl_server_free(d.ctl);
 	tcp_server_stop(d.tcp);
