@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -830,6 +831,19 @@ out:
 	line_free(&l);
 }
 
+/* Whether two domain names in presentation form are the same, ignoring
+ * case and a final dot. */
+static bool same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
 static void print_explained_service(json_t *s)
 {
 	json_t *order = json_object_get(s, "order");
@@ -839,7 +853,10 @@ static void print_explained_service(json_t *s)
 	size_t i, wr = 0;
 	double v;
 
+	const char *asked = jstr(s, "asked");
 	putf(&l, "%s (service %s)", name ? name : "?", svc ? svc : "?");
+	if (asked && name && !same_name(asked, name))
+		putf(&l, ", answering for %s", asked);
 	flush(&l);
 	for (i = 0; i < json_array_size(order); i++)
 		wr = max_len(wr, jstr(json_array_get(order, i), "region"));

@@ -65,8 +65,10 @@
  *                  "country": S|null, "lat": N|null, "lon": N|null,
  *                  "region": S|null (an override naming a region)},
  *     "services": [{
- *       "service", "name" (the name explained: --name, else the
- *       service's first host), "scope": N (ECS scope prefix length),
+ *       "service", "name" (the name explained: the steered name that
+ *       --name reaches, through CNAMEs and DNAMEs as the server answers,
+ *       else the service's first host), "asked" (--name as given; only
+ *       with --name), "scope": N (ECS scope prefix length),
  *       "order": [{"region", "distance_km": N|null, "state", "usable"}],
  *       "mode": "normal"|"fail-open"|"fail-closed"|"all-drained",
  *       "ttl": N, "rcode": "NOERROR"|"SERVFAIL",

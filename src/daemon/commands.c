@@ -17,6 +17,8 @@
 #include "control/ctl_proto.h"
 #include "daemon/daemon.h"
 
+#include <ldns/ldns.h>
+
 #define REASON_MAX 512
 
 /* A JSON string, or null for NULL or "". Never NULL: json_string()
@@ -538,6 +540,52 @@ static char *cmd_undrain(void *arg, const struct ctl_peer *peer, json_t *args)
 
 /* ---- explain and reload ----------------------------------------------- */
 
+/* The steered name that a query for name (presentation form) reaches, as
+ * the server answers it: the answer path itself is run, so CNAME and
+ * DNAME chains, wildcards, delegations and zone data that hides a
+ * wildcard host are followed exactly as for a client. Returns true and
+ * the name in final (presentation form, lowercase), or false when no
+ * steered name is reached. Main thread. */
+static bool chase_steered(const struct snapshot *s, const char *name,
+			  char *final, size_t len)
+{
+	ldns_rdf *dn = NULL;
+	bool found = false;
+	uint8_t *pkt = NULL, *out = NULL;
+	struct answer_ctx *ctx = NULL;
+	if (ldns_str2rdf_dname(&dn, name) != LDNS_STATUS_OK)
+		goto out;
+	size_t nl = ldns_rdf_size(dn);
+	/* A query for A, over TCP so that nothing is cut. */
+	static const uint8_t hdr[12] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	pkt = gs_xmalloc(sizeof(hdr) + nl + 4);
+	memcpy(pkt, hdr, sizeof(hdr));
+	memcpy(pkt + sizeof(hdr), ldns_rdf_data(dn), nl);
+	memcpy(pkt + sizeof(hdr) + nl, "\0\1\0\1", 4);
+	ctx = gs_xmalloc(sizeof(*ctx));
+	answer_ctx_init(ctx);
+	out = gs_xmalloc(65535);
+	answer_process(ctx, &s->view, pkt, sizeof(hdr) + nl + 4, out, 65535,
+		       NULL, true, (uint32_t)time(NULL));
+	if (!ctx->steered)
+		goto out;
+	ldns_rdf *fin = ldns_dname_new_frm_data((uint16_t)ctx->steered_len,
+						ctx->steered_name);
+	char *text = fin ? ldns_rdf2str(fin) : NULL;
+	if (text) {
+		snprintf(final, len, "%s", text);
+		found = true;
+	}
+	free(text);
+	ldns_rdf_deep_free(fin);
+out:
+	ldns_rdf_deep_free(dn);
+	free(pkt);
+	free(out);
+	free(ctx);
+	return found;
+}
+
 static char *cmd_explain(void *arg, const struct ctl_peer *peer, json_t *args)
 {
 	struct daemon *d = arg;
@@ -552,12 +600,27 @@ static char *cmd_explain(void *arg, const struct ctl_peer *peer, json_t *args)
 	if (s->steer->n_services == 0)
 		return fail("no service is configured: every name is answered "
 			    "from the zones");
+	/* --name: what the server answers for it, through any alias. */
+	char final[DNS_MAX_NAME * 4 + 2];
+	if (name && !chase_steered(s, name, final, sizeof(final)))
+		return fail("%.255s is not a steered name, and no CNAME or "
+			    "DNAME in the zones leads to one",
+			    name);
 	char err[256];
 	json_t *r = steer_explain(s->steer, s->geo,
 				  s->conf->geoip.default_location, address,
-				  name, err, sizeof(err));
+				  name ? final : NULL, err, sizeof(err));
 	if (!r)
 		return fail("%s", err);
+	if (name) {
+		/* Say which name was asked when it is an alias. */
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(r, "services"), i, e)
+		{
+			json_object_set_new(e, "asked", json_string(name));
+		}
+	}
 	return ctl_reply_ok(r);
 }
 

@@ -1258,9 +1258,9 @@ class ExplainMixin:
                 self.assertEqual(e["rcode"], m.status, (e, m))
                 self.assertEqual(norm(e["a"]["addresses"]), addrs_of(m),
                                  (e, m))
-                if m.answer:
-                    self.assertEqual({r.ttl for r in m.answer}, {e["ttl"]},
-                                     (e, m))
+                if m.rrs("answer", "A"):
+                    self.assertEqual({r.ttl for r in m.rrs("answer", "A")},
+                                     {e["ttl"]}, (e, m))
                 if subnet is not None:
                     ecs = test_steer.ecs_of(m)
                     self.assertIsNotNone(ecs, m)
@@ -1296,6 +1296,32 @@ class Explain(ExplainMixin, DaemonTestCase):
 
     ask = ControlCase.ask
     assertAnswer = ControlCase.assertAnswer
+
+    def test_name_through_an_alias(self):
+        # --name follows CNAMEs and DNAMEs the way the server answers
+        for asked, steered in (("login.steer.test", HOST),
+                               ("LOGIN.steer.test.", HOST),
+                               ("x.dn.steer.test", "x." + HOST)):
+            with self.subTest(asked=asked):
+                ex = self.d.explain(DUBLIN, name=asked)
+                e = explain_service(ex, "teleport")
+                self.assertEqual(e["name"].lower(), steered.lower(), e)
+                self.assertEqual(e["asked"], asked, e)
+                self.assertEqual(e["a"]["region"], EU, e)
+                m = self.ask(asked, DUBLIN)
+                self.assertEqual(norm(e["a"]["addresses"]), addrs_of(m), m)
+                self.assertEqual({r.ttl for r in m.rrs("answer", "A")},
+                                 {e["ttl"]}, m)
+                code, out, err = self.d.ctl("explain", DUBLIN, "--name",
+                                            asked, check=True)
+                self.assertIn("answering for %s" % asked, out)
+        # an alias of a name that is not steered, and a name in no zone
+        for name in ("alias.steer.test", "www.steer.test", "nowhere.test"):
+            with self.subTest(name=name):
+                code, out, err = self.d.ctl("explain", DUBLIN, "--name",
+                                            name)
+                self.assertEqual(code, 1, out + err)
+                self.assertIn("not a steered name", err)
 
     def test_overrides(self):
         for src, region, loc in (
