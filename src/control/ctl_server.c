@@ -44,6 +44,8 @@ struct ctl_server {
 	void *arg;
 	struct client *clients;
 	unsigned n_clients;
+	struct event *resume; /* the listener rests after an accept error */
+	unsigned long accept_errors; /* while resting, not logged again */
 };
 
 /* ---- the socket file -------------------------------------------------- */
@@ -341,6 +343,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 {
 	struct ctl_server *s = arg;
 	struct ucred cr;
+	if (s->accept_errors > 1)
+		log_info("control: accepting again (%lu more accept errors)",
+			 s->accept_errors - 1);
+	s->accept_errors = 0;
 	socklen_t crlen = sizeof(cr);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
 		log_warn("control: cannot read peer credentials (%s), "
@@ -400,12 +406,29 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		  (int)cr.pid);
 }
 
+/* How long the listener rests after accept fails (EMFILE and the like):
+ * the connection waits in the backlog and would wake the loop at once,
+ * again and again, logging each time. */
+#define CTL_ACCEPT_PAUSE_MS 200
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_server *s = arg;
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(s->listener);
+}
+
 static void on_listen_error(struct evconnlistener *l, void *arg)
 {
 	struct ctl_server *s = arg;
-	/* EMFILE and the like: pause, the loop retries on the next event. */
-	log_warn("control: accept on %s failed (%s)", s->path,
-		 strerror(errno));
+	/* Said once per run of failures, not once per wake-up. */
+	if (s->accept_errors++ == 0)
+		log_warn("control: accept on %s failed (%s), pausing",
+			 s->path, strerror(errno));
+	evconnlistener_disable(l);
+	const struct timeval tv = {0, CTL_ACCEPT_PAUSE_MS * 1000};
+	event_add(s->resume, &tv);
 }
 
 void ctl_server_start(struct ctl_server *s, struct event_base *base,
@@ -422,6 +445,7 @@ void ctl_server_start(struct ctl_server *s, struct event_base *base,
 	}
 	s->fd = -1; /* the listener has it now... */
 	evconnlistener_set_error_cb(s->listener, on_listen_error);
+	s->resume = evtimer_new(base, on_resume, s);
 }
 
 void ctl_server_free(struct ctl_server *s)
@@ -430,6 +454,8 @@ void ctl_server_free(struct ctl_server *s)
 		return;
 	while (s->clients)
 		client_free(s->clients);
+	if (s->resume)
+		event_free(s->resume);
 	if (s->listener)
 		evconnlistener_free(s->listener); /* ...and closes it */
 	if (s->fd >= 0)

@@ -69,6 +69,7 @@ struct tcp_server {
 	unsigned reader;
 	int64_t timeout_ns;
 	struct event *ev_deadline; /* pending while a connection is open */
+	struct event *ev_resume;   /* listeners paused: out of descriptors */
 	size_t n_listeners;
 	struct tcp_listener *listeners;
 	unsigned max_clients;
@@ -455,6 +456,28 @@ static int accept_one(struct tcp_server *s, int lfd, int64_t now)
 	return 0;
 }
 
+/* Out of descriptors with no connection of ours to close: the pending
+ * connection stays in the backlog and the listener would wake the loop
+ * at once, again and again. The listeners rest a moment instead. */
+#define ACCEPT_PAUSE_US 100000
+
+static void listeners_set(struct tcp_server *s, bool on)
+{
+	for (size_t i = 0; i < s->n_listeners; i++) {
+		if (on)
+			event_add(s->listeners[i].ev, NULL);
+		else
+			event_del(s->listeners[i].ev);
+	}
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	listeners_set(arg, true);
+}
+
 static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct tcp_server *s = arg;
@@ -463,9 +486,16 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 	for (int i = 0; i < 32; i++) {
 		if (accept_one(s, lfd, now) == 0)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-		    errno != ECONNABORTED)
+		if (errno == EMFILE || errno == ENFILE) {
+			log_neterr("tcp: accept failed (%s), pausing",
+				   strerror(errno));
+			const struct timeval tv = {0, ACCEPT_PAUSE_US};
+			listeners_set(s, false);
+			event_add(s->ev_resume, &tv);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			   errno != EINTR && errno != ECONNABORTED) {
 			log_neterr("tcp: accept failed (%s)", strerror(errno));
+		}
 		return;
 	}
 }
@@ -518,6 +548,8 @@ static void server_free(struct tcp_server *s)
 	}
 	if (s->ev_deadline)
 		event_free(s->ev_deadline);
+	if (s->ev_resume)
+		event_free(s->ev_resume);
 	if (s->base)
 		event_base_free(s->base);
 	free(s->listeners);
@@ -546,7 +578,8 @@ int tcp_server_start(const struct conf_listen *listen, size_t n_listen,
 		goto out;
 	}
 	s->ev_deadline = evtimer_new(s->base, on_deadline, s);
-	if (!s->ev_deadline) {
+	s->ev_resume = evtimer_new(s->base, on_resume, s);
+	if (!s->ev_deadline || !s->ev_resume) {
 		log_err("tcp: cannot create a timer");
 		ret = GS_ESYS;
 		goto out;

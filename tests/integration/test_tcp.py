@@ -326,6 +326,70 @@ class DescriptorLimit(unittest.TestCase):
         self.assertTrue(d.alive())
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of the process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class NoDescriptorLeft(unittest.TestCase):
+    """Out of descriptors with no TCP connection to close: the pending
+    connection cannot be accepted, and the listener must not keep the
+    TCP thread spinning on it (it pauses and tries again)."""
+
+    def test_no_spin_when_nothing_can_be_evicted(self):
+        if not shutil.which("prlimit"):
+            self.skipTest("prlimit (util-linux) not installed")
+        conf = {"tcp_max_clients": 16, "tcp_idle_timeout": 30,
+                "workers": 1}
+        probe = Daemon(conf=conf, name="nofile_count")
+        self.addCleanup(probe.cleanup)
+        probe.start()
+        fds = os.listdir("/proc/%d/fd" % probe.pid)
+        top = max(int(x) for x in fds)
+        probe.stop_clean()
+        # every descriptor number the daemon uses at rest, and no more
+        d = Daemon(conf=conf, name="nofile_none_left")
+        self.addCleanup(d.cleanup)
+        d.wrapper = lambda cmd: ["prlimit", "--nofile=%d:%d" %
+                                 (top + 1, top + 1), "--"] + cmd
+        d.start(wait=False)  # TCP cannot answer: wait for UDP only
+        gstest.wait_for(lambda: d.alive() and d.udp_raw(
+            make_query(WWW, "A"), timeout=0.2) is not None,
+            gstest.START_TIMEOUT, 0.05, what="geosteerd answering UDP")
+        s = tcp_connect(d.port, timeout=1)  # waits in the backlog
+        try:
+            time.sleep(0.3)
+            t0, c0 = time.monotonic(), cpu_seconds(d.pid)
+            time.sleep(1.5)
+            used = (cpu_seconds(d.pid) - c0) / (time.monotonic() - t0)
+            self.assertLess(used, 0.3, "geosteerd used %.0f%% of a CPU "
+                            "with a connection it cannot accept" %
+                            (100 * used))
+            # UDP still answers
+            w = d.udp(make_query(WWW, "A"))
+            self.assertEqual(w.rcode_name, "NOERROR")
+            # the control socket, on the main loop: no spin, and the
+            # failure is logged once, not at every wake-up
+            u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.addCleanup(u.close)
+            u.connect(d.socket_path)
+            t0, c0 = time.monotonic(), cpu_seconds(d.pid)
+            time.sleep(1.5)
+            used = (cpu_seconds(d.pid) - c0) / (time.monotonic() - t0)
+            self.assertLess(used, 0.3, "geosteerd used %.0f%% of a CPU "
+                            "with a control connection it cannot accept" %
+                            (100 * used))
+            lines = re.findall(r"control: accept on .* failed", d.log())
+            self.assertEqual(len(lines), 1, d.log_tail())
+            self.assertEqual(d.udp(make_query(WWW, "A")).rcode_name,
+                             "NOERROR")
+        finally:
+            s.close()
+        d.stop_clean()
+
+
 class Flood(DaemonTestCase):
     """Defect 3 at scale: thousands of idle connections from one host."""
 
