@@ -884,6 +884,38 @@ def load_template(name="geosteerd.conf.in"):
         return f.read()
 
 
+def probed_addresses(conf):
+    """The addresses geosteerd would send health probes to with conf:
+    of every region with a check (its own or its service's), its
+    check_addresses, else its addresses."""
+    out = []
+    for svc in conf.get("services") or []:
+        if not isinstance(svc, dict):
+            continue
+        for reg in svc.get("regions") or []:
+            if not isinstance(reg, dict):
+                continue
+            if "check" not in svc and "check" not in reg:
+                continue
+            out += list(reg.get("check_addresses") or
+                        reg.get("addresses") or [])
+    return out
+
+
+def assert_probes_loopback(conf):
+    """Tests send traffic to loopback only: a config whose health checks
+    would probe anything else is a test bug, caught before it runs."""
+    import ipaddress
+    for a in probed_addresses(conf):
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            continue  # not an address: geosteerd rejects the config
+        if not ip.is_loopback:
+            raise AssertionError("test config would probe %s, which is not "
+                                 "a loopback address" % a)
+
+
 class Daemon:
     """One geosteerd process in its own temporary directory.
 
@@ -947,6 +979,8 @@ class Daemon:
     def write_config(self, conf=None, raw=None):
         if conf is not None:
             self.conf = conf
+        if raw is None:
+            assert_probes_loopback(self.conf)
         self.write_file("geosteerd.conf",
                         raw if raw is not None else
                         json.dumps(self.conf, indent=2) + "\n")
