@@ -185,44 +185,50 @@ static bool parse_cookie(const uint8_t *d, uint16_t olen, struct wire_query *q)
 	return true;
 }
 
+enum opt_status {
+	OPT_GOOD,
+	OPT_BROKEN,    /* the record itself: no OPT in the FORMERR */
+	OPT_BAD_VALUE, /* an option's value: FORMERR with an OPT */
+};
+
 /* The OPT record's fields after its owner: class, ttl and rdata. */
-static bool parse_opt(uint16_t rclass, uint32_t ttl, const uint8_t *rd,
-		      uint16_t rdlen, struct wire_query *q)
+static enum opt_status parse_opt(uint16_t rclass, uint32_t ttl,
+				 const uint8_t *rd, uint16_t rdlen,
+				 struct wire_query *q)
 {
 	q->edns_udp = rclass;
 	q->edns_version = (uint8_t)(ttl >> 16);
 	q->edns_do = (ttl & EDNS_DO) != 0;
 	if (q->edns_version != 0)
-		return true; /* BADVERS: the options are not ours to judge */
+		return OPT_GOOD; /* BADVERS: the options are not ours to judge */
 
+	bool bad = false;
 	size_t p = 0;
 	while (p < rdlen) {
 		if (rdlen - p < OPT_HDR_LEN)
-			return false;
+			return OPT_BROKEN;
 		uint16_t code = get16(rd + p);
 		uint16_t olen = get16(rd + p + 2);
 		p += OPT_HDR_LEN;
 		if (olen > rdlen - p)
-			return false;
+			return OPT_BROKEN;
 		const uint8_t *d = rd + p;
 		switch (code) {
 		case EDNS_OPT_NSID:
 			q->has_nsid = true;
 			break;
 		case EDNS_OPT_ECS:
-			if (!parse_ecs(d, olen, q))
-				return false;
+			bad |= !parse_ecs(d, olen, q);
 			break;
 		case EDNS_OPT_COOKIE:
-			if (!parse_cookie(d, olen, q))
-				return false;
+			bad |= !parse_cookie(d, olen, q);
 			break;
 		default:
 			break;
 		}
 		p += olen;
 	}
-	return true;
+	return bad ? OPT_BAD_VALUE : OPT_GOOD;
 }
 
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
@@ -269,7 +275,7 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 	unsigned an_end = q->ancount;
 	unsigned ns_end = an_end + q->nscount;
 	unsigned total = ns_end + q->arcount;
-	bool seen_opt = false;
+	bool seen_opt = false, bad_value = false;
 	for (unsigned i = 0; i < total; i++) {
 		size_t owner = pos;
 		if (!skip_name(pkt, len, &pos))
@@ -292,9 +298,19 @@ enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 		if (i < ns_end || seen_opt || !root_owner)
 			goto formerr_opt;
 		seen_opt = true;
-		if (!parse_opt(rclass, ttl, rd, rdlen, q))
+		enum opt_status os = parse_opt(rclass, ttl, rd, rdlen, q);
+		if (os == OPT_BROKEN)
 			goto formerr_opt;
 		q->has_opt = true;
+		bad_value = os == OPT_BAD_VALUE;
+	}
+	if (bad_value) {
+		/* RFC 6891 7: a badly formatted option value is a FORMERR
+		 * whose response carries an OPT; none of the options is
+		 * taken (or echoed). */
+		q->has_nsid = q->has_ecs = q->has_cookie = false;
+		q->cookie_len = 0;
+		return WIRE_FORMERR;
 	}
 	return WIRE_OK;
 

@@ -135,12 +135,15 @@ struct wire_query {
  *    bounds checks (compression pointers allowed there); a truncated record
  *    is WIRE_FORMERR. Bytes after the last record are ignored.
  *  - OPT: more than one, outside the additional section, owner not root,
- *    an option overrunning the RDATA, a bad NSID/ECS/COOKIE length: FORMERR.
+ *    or an option overrunning the RDATA: FORMERR with has_opt false (the
+ *    record itself is broken: no OPT in the response). A badly formatted
+ *    ECS or COOKIE value: FORMERR with has_opt true and no option taken
+ *    (RFC 6891 7: the response carries an OPT).
  *  - EDNS version > 0: WIRE_OK with edns_version set; options are then not
  *    validated (the caller answers BADVERS).
  *  - ECS: family other than 1 or 2, source or scope prefix longer than the
  *    address, address length != ceil(source/8), bits set past the source
- *    prefix, or a second ECS option: WIRE_FORMERR.
+ *    prefix, or a second ECS option: WIRE_FORMERR (a bad value, above).
  * Any thread; no allocation. */
 enum wire_status wire_parse_query(const uint8_t *pkt, size_t len,
 				  struct wire_query *q);

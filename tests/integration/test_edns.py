@@ -333,6 +333,9 @@ class Edns(DaemonTestCase):
                     OPT_COOKIE, bytes(range(1, n + 1)))))
                 self.assertEqual(w.rcode_name, "FORMERR")
                 self.assertEqual(w.counts[1], 0)
+                # RFC 6891 7: a badly formatted option value gets an OPT
+                self.assertEqual(w.opt_count, 1)
+                self.assertEqual(w.opt["options"], [])
 
     def test_cookie_only_query_qdcount_0(self):
         opt = opt_rr(options=edns_option(OPT_COOKIE,
@@ -401,6 +404,11 @@ class Edns(DaemonTestCase):
                                                               options=opt))
                     self.assertEqual(w.rcode_name, "FORMERR")
                     self.assertEqual(w.counts[1], 0)
+                    # RFC 6891 7: the FORMERR for a badly formatted
+                    # option value carries an OPT (without the option)
+                    self.assertEqual(w.opt_count, 1)
+                    self.assertEqual(w.opt["options"], [])
+                    self.assertTrue(w.has(gstest.RD), hex(w.flags))
 
 
 class BigPayload(DaemonTestCase):
