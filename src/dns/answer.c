@@ -171,12 +171,15 @@ static bool follow_dname(struct answer_ctx *ctx, const struct zone *z,
 			 struct cursor *c)
 {
 	const struct zone_rrset *dn = zone_node_rrset(n, DNS_T_DNAME);
+	/* A DNAME the chain met before (its target under itself, or a
+	 * CNAME that leads back below it) is in the answer already: only
+	 * the new synthesized CNAME is added. */
+	bool seen = false;
 	for (unsigned i = 0; i < ctx->n_dnames; i++)
-		if (ctx->dnames[i] == n)
-			return false; /* a DNAME loop: this one is in already */
-	if (put_rrset(ctx, SEC_AN, n->name, dn, dn->ttl) != 0)
+		seen |= ctx->dnames[i] == n;
+	if (!seen && put_rrset(ctx, SEC_AN, n->name, dn, dn->ttl) != 0)
 		return false;
-	if (ctx->n_dnames < ANSWER_MAX_CHAIN)
+	if (!seen && ctx->n_dnames < ANSWER_MAX_CHAIN)
 		ctx->dnames[ctx->n_dnames++] = n;
 	const uint8_t *target = dn->rdata + 2;
 	size_t tlen = get16(dn->rdata);

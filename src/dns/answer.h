@@ -54,8 +54,9 @@ struct answer_ctx {
 	/* [0..1]: lowercase lookup names, [2..3]: names as written */
 	uint8_t scratch[4][DNS_MAX_NAME];
 	/* The names a CNAME or DNAME chain has reached (lowercase), and the
-	 * DNAME nodes it used: a name or a DNAME met again ends the chain
-	 * (RFC 1034 3.6.2), so no answer holds an RR twice. */
+	 * DNAME nodes it used: a name met again ends the chain (RFC 1034
+	 * 3.6.2), a DNAME met again is not written again, so no answer holds
+	 * an RR twice. */
 	unsigned n_chain, n_dnames;
 	uint8_t chain_len[ANSWER_MAX_CHAIN];
 	uint8_t chain[ANSWER_MAX_CHAIN][DNS_MAX_NAME];
