@@ -916,7 +916,89 @@ def assert_probes_loopback(conf):
                                  "a loopback address" % a)
 
 
-class Daemon:
+class ServerProcess:
+    """A server process a test runs in its own temporary directory (dir),
+    its stdout and stderr in log_path, stopped by PID. Subclasses set dir,
+    name and log_path, add themselves to _live, then call _popen(cmd)."""
+
+    dir = None
+    name = "server"
+    log_path = None
+    proc = None
+    returncode = None
+    _logf = None
+
+    def _popen(self, cmd, env=None):
+        self._logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self._logf, stderr=self._logf,
+                                     cwd=self.dir, env=env)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log().splitlines()[-n:])
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Sends sig, waits (bounded), SIGKILLs if needed. Returns the exit
+        status (negative: killed by that signal)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+                self.returncode = "killed (did not exit within %.0fs of %s)" \
+                    % (timeout, signal.Signals(sig).name)
+                self._close_log()
+                return self.returncode
+        self.returncode = self.proc.returncode
+        self._close_log()
+        return self.returncode
+
+    def _close_log(self):
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            if self in _live:
+                _live.remove(self)
+            if os.environ.get("GS_KEEP") == "1":
+                print("gstest: kept %s" % self.dir, file=sys.stderr)
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+
+class Daemon(ServerProcess):
     """One geosteerd process in its own temporary directory.
 
     conf: dict of top-level keys merged over the template (a value of None
@@ -985,16 +1067,6 @@ class Daemon:
                         raw if raw is not None else
                         json.dumps(self.conf, indent=2) + "\n")
 
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        return "\n".join(self.log().splitlines()[-n:])
-
     # process
     def command(self):
         cmd = [geosteerd_path(), "-c", self.conf_path]
@@ -1005,23 +1077,13 @@ class Daemon:
     def start(self, wait=True):
         if self.proc is not None:
             raise DaemonError("already started")
-        self._logf = open(self.log_path, "ab")
         cmd = self.command()
         if self.wrapper is not None:
             cmd = self.wrapper(cmd)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self._logf, stderr=self._logf,
-                                     cwd=self.dir, env=self.env)
+        self._popen(cmd, env=self.env)
         if wait:
             self.wait_ready()
         return self
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def first_origin(self):
         return self.conf["zones"][0]["origin"]
@@ -1079,29 +1141,6 @@ class Daemon:
     def reload(self):
         self.send_signal(signal.SIGHUP)
 
-    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
-        """Sends sig, waits (bounded), SIGKILLs if needed. Returns the exit
-        status (negative: killed by that signal)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-                self.returncode = "killed (did not exit within %.0fs of %s)" \
-                    % (timeout, signal.Signals(sig).name)
-                self._close_log()
-                return self.returncode
-        self.returncode = self.proc.returncode
-        self._close_log()
-        return self.returncode
-
     def stop_clean(self, sig=signal.SIGTERM):
         """Stops with sig and fails unless the exit status is 0."""
         rc = self.stop(sig)
@@ -1149,29 +1188,6 @@ class Daemon:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
-
-    def _close_log(self):
-        if self._logf:
-            self._logf.close()
-            self._logf = None
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            if self in _live:
-                _live.remove(self)
-            if os.environ.get("GS_KEEP") == "1":
-                print("gstest: kept %s" % self.dir, file=sys.stderr)
-            else:
-                shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.cleanup()
-        return False
 
     # clients bound to this daemon; each fails at once if it is not running
     # (instead of waiting for a timeout per query)

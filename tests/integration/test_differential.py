@@ -24,10 +24,8 @@ import random
 import re
 import selectors
 import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -1314,7 +1312,7 @@ zone:
 """
 
 
-class Knot:
+class Knot(gstest.ServerProcess):
     """One knotd in its own temporary directory, run as whoever runs the
     test: rundir (pid file, control socket) and database storage are in the
     temporary directory and the zone files are copies (journal-content:
@@ -1325,8 +1323,6 @@ class Knot:
     def __init__(self, zones):
         self.dir = tempfile.mkdtemp(prefix="gstest-knot-")
         self.name = "knotd"
-        self.proc = None
-        self._logf = None
         self.log_path = os.path.join(self.dir, "knotd.log")
         for sub in ("run", "db", "zones"):
             os.mkdir(os.path.join(self.dir, sub))
@@ -1345,11 +1341,7 @@ class Knot:
         gstest._live.append(self)  # log dump on failure, cleanup at exit
 
     def start(self):
-        self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(["knotd", "-c", self.conf_path],
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=self._logf, stderr=self._logf,
-                                     cwd=self.dir)
+        self._popen(["knotd", "-c", self.conf_path])
         deadline = time.monotonic() + KNOT_START_TIMEOUT
         q = gstest.make_query(ZONES[0], "SOA", edns=False)
         pending = [(h, p) for p in ("udp", "tcp") for h in gstest.hosts()]
@@ -1377,48 +1369,6 @@ class Knot:
                 pending.pop(0)
             else:
                 time.sleep(0.05)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, n=40):
-        return "\n".join(self.log().splitlines()[-n:])
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            try:
-                os.kill(self.proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(gstest.STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        if self._logf:
-            self._logf.close()
-            self._logf = None
-        return self.proc.returncode
-
-    def cleanup(self):
-        try:
-            self.stop()
-        finally:
-            if self in gstest._live:
-                gstest._live.remove(self)
-            if os.environ.get("GS_KEEP") == "1":
-                print("gstest: kept %s" % self.dir, file=sys.stderr)
-            else:
-                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def knot_version():
