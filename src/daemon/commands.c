@@ -122,11 +122,14 @@ static int arg_str(json_t *args, const char *key, size_t max,
 		return -1;
 	}
 	/* These strings end up in log lines and in the status table: no
-	 * line breaks or terminal controls. */
+	 * line breaks or terminal controls (C0, DEL, and the C1 controls
+	 * U+0080..U+009F, 0xc2 0x80..0x9f in UTF-8, which jansson has
+	 * checked). */
 	for (const unsigned char *p =
 		 (const unsigned char *)json_string_value(v);
 	     *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
+		if (*p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)) {
 			*reply = fail("%s: must not contain control "
 				      "characters",
 				      key);

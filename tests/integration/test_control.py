@@ -1147,6 +1147,12 @@ class ControlSocket(ControlCase):
                 "reason": "x\ngeosteerd[err]: forged"})
             self.assertIs(reply["ok"], False, reply)
             self.assertIn("control characters", reply["error"], reply)
+            # C1 controls too (CSI, U+009B, moves a terminal's cursor)
+            reply = raw_call(s, "drain", {
+                "region": EU, "service": "teleport",
+                "reason": "x\u009b2Jforged"})
+            self.assertIs(reply["ok"], False, reply)
+            self.assertIn("control characters", reply["error"], reply)
             self.assertNotIn("forged", self.d.log())
         finally:
             s.close()
