@@ -602,15 +602,14 @@ static void put_opt_fitting(struct answer_ctx *ctx,
 			    const struct answer_view *v, struct opt_plan *p,
 			    const struct sockaddr *src, uint32_t now)
 {
-	bool *drop[] = {&p->nsid, &p->ecs, &p->cookie, NULL};
-	for (bool **d = drop;; d++) {
-		if (put_opt(ctx, v, p, src, now) == 0)
-			return;
-		while (*d && !**d)
-			d++;
-		if (!*d)
+	bool *drop[] = {&p->nsid, &p->ecs, &p->cookie};
+	size_t i = 0;
+	while (put_opt(ctx, v, p, src, now) != 0) {
+		while (i < GS_ARRAY_SIZE(drop) && !*drop[i])
+			i++;
+		if (i == GS_ARRAY_SIZE(drop))
 			return; /* not even a bare OPT fits: none at all */
-		**d = false;
+		*drop[i] = false;
 		p->len = opt_len(ctx, v, p);
 		ctx->flags |= DNS_F_TC;
 	}
